@@ -1,0 +1,80 @@
+"""The SCIM blueprint: scim2-flask's extension, with authentication, our handler, and errors in one place."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Blueprint, Flask, Response, g, request
+from scim2_flask import ScimServer
+from scim2_models import Error, UnauthorizedException
+from scim2_server.requests import ScimRequest
+from scim2_server.responses import ScimResponse
+from sqlalchemy.exc import OperationalError
+
+from .actor import set_actor
+from .handler import Handler
+from .tokens import Principal
+
+log = logging.getLogger(__name__)
+
+PUBLIC_PREFIXES = ("/ServiceProviderConfig", "/ResourceTypes", "/Schemas")
+"""Discovery needs no token (SPEC §5): clients read it before they are configured."""
+
+
+class ScimApi(ScimServer):
+    """scim2-flask's ``ScimServer`` with this server's handler and authentication."""
+
+    def __init__(self, *args: Any, base_url: str | None = None, authenticate: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.authenticate = authenticate
+
+    def init_app(self, app: Flask) -> None:
+        self.service = self._service or self._create_service(app)
+        self.handler = Handler(self.service, self.storage)
+        app.register_blueprint(self.create_blueprint())
+        app.extensions.setdefault("scim", {})[self.name] = self
+
+    def create_blueprint(self) -> Blueprint:
+        blueprint = super().create_blueprint()
+        blueprint.before_request(self._authenticate)
+        blueprint.teardown_request(lambda _error: set_actor(None))
+        blueprint.register_error_handler(OperationalError, self._handle_database_unavailable)
+        blueprint.register_error_handler(Exception, self._handle_unexpected)
+        return blueprint
+
+    def _authenticate(self) -> None:
+        path = request.path.removeprefix(self.url_prefix)
+        if any(path == prefix or path.startswith(prefix + "/") for prefix in PUBLIC_PREFIXES):
+            return
+        scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+        principal = self.authenticate(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        if principal is None:
+            raise UnauthorizedException(detail="a valid bearer token is required")
+        g.principal = principal
+        set_actor(principal)
+
+    def get_subject(self) -> Principal | None:
+        return g.get("principal")
+
+    def read_request(self) -> ScimRequest:
+        scim_request = super().read_request()
+        if self.base_url:
+            scim_request.base_url = self.base_url
+        return scim_request
+
+    def _error(self, status: HTTPStatus, detail: str, headers: dict[str, str] | None = None) -> Response:
+        body = Error(status=status.value, detail=detail).model_dump()
+        response = self._to_response(ScimResponse(status, body))
+        response.headers.update(headers or {})
+        return response
+
+    def _handle_database_unavailable(self, exception: OperationalError) -> Response:
+        log.warning("database unavailable: %s", exception.orig)
+        return self._error(HTTPStatus.SERVICE_UNAVAILABLE, "the database is busy; retry shortly", {"Retry-After": "1"})
+
+    def _handle_unexpected(self, exception: Exception) -> Response:
+        log.exception("unexpected error serving %s %s", request.method, request.path)
+        return self._error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal server error")

@@ -1,0 +1,115 @@
+"""The ``scim-server`` command: serve, migrate, and manage tokens."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from . import db
+from .config import ConfigurationError, Settings, load_settings
+from .tokens import SCOPES, create_token, list_tokens, revoke_tokens
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exception:
+        raise click.ClickException(str(exception)) from exception
+
+
+def _engine() -> Any:
+    """A migrated engine: every command may be the first to touch a fresh database."""
+    engine = db.make_engine(_settings())
+    db.upgrade(engine)
+    return engine
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """A SCIM 2.0 provisioning server. Configured by SCIM_* environment variables (see README)."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Worker processes.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1), help="Threads per worker.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run the production server (gunicorn)."""
+    from gunicorn.app.base import BaseApplication
+
+    from . import create_app
+
+    _engine()  # migrate once, before the workers start
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("graceful_timeout", 10)
+
+        def load(self) -> Any:
+            return create_app()
+
+    Server().run()
+
+
+@main.group("db")
+def database() -> None:
+    """Database schema."""
+
+
+@database.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (also done at start-up)."""
+    _engine()
+    click.echo("database is up to date")
+
+
+@main.group()
+def tokens() -> None:
+    """Bearer tokens of named clients."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES), help="Repeatable.")
+@click.option("--expires", type=click.FloatRange(min=0, min_open=True), help="Days until the token expires.")
+@click.option("--user", "user_id", help="Bind the token to a user id, which /Me then serves.")
+def tokens_create(name: str, scopes: tuple[str, ...], expires: float | None, user_id: str | None) -> None:
+    """Create a token for client NAME and print it (it is shown only once)."""
+    with Session(_engine()) as session, session.begin():
+        try:
+            token = create_token(session, name, scopes, expires_in_days=expires, user_id=user_id)
+        except ValueError as exception:
+            raise click.BadParameter(str(exception)) from exception
+    click.echo(token)
+
+
+@tokens.command("list")
+def tokens_list() -> None:
+    """List tokens: client, hint, scopes, status, expiry."""
+    with Session(_engine()) as session:
+        rows = list_tokens(session)
+    for info in rows:
+        expires = info.expires.isoformat(timespec="seconds") if info.expires else "never"
+        user = f" user={info.user_id}" if info.user_id else ""
+        click.echo(f"{info.client}\t{info.hint}…\t{','.join(info.scopes)}\t{info.status}\texpires={expires}{user}")
+
+
+@tokens.command("revoke")
+@click.argument("name")
+def tokens_revoke(name: str) -> None:
+    """Revoke every live token of client NAME."""
+    with Session(_engine()) as session, session.begin():
+        count = revoke_tokens(session, name)
+    if not count:
+        click.echo(f"no live token for {name!r}", err=True)
+        sys.exit(1)
+    click.echo(f"revoked {count} token(s) of {name!r}")

@@ -1,0 +1,158 @@
+"""What resource types and schema extensions this server serves, as declared by plugins.
+
+The core never imports ``resources`` or ``extensions``: each of their modules
+exposes a ``register(registry)`` function, listed as a ``scim_server.plugins``
+entry point of the distribution. The registry collects the declarations in
+any order and composes them into the ``ScimProvider`` the protocol layer and
+the storage share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Protocol
+
+from scim2_models import (
+    URI,
+    Extension,
+    Reference,
+    Resource,
+    ResourceType,
+    SchemaExtension,
+    ScimPolicy,
+    ScimProvider,
+    ServiceProviderConfig,
+)
+
+PLUGIN_GROUP = "scim_server.plugins"
+
+
+@dataclass(frozen=True)
+class ResourceDeclaration:
+    """A resource type: its bare model and where it is served."""
+
+    name: str
+    endpoint: str
+    model: type[Resource[Any]]
+    description: str = ""
+    principal: bool = False
+    """Whether a token can be bound to a resource of this type, which ``/Me`` then serves."""
+
+
+@dataclass(frozen=True)
+class ExtensionDeclaration:
+    """A schema extension attached to a resource type by name."""
+
+    resource: str
+    model: type[Extension]
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A many-to-many relation kept in its own table rather than in the documents.
+
+    ``owner.attribute`` lists members (``Group.members``); ``reverse``, when
+    given, is the read-only attribute of a member that lists its owners
+    (``User.groups``). Storing the relation apart is what lets one member be
+    added to a group of 100,000 without reading the other 99,999.
+    """
+
+    owner: str
+    attribute: str
+    member_types: tuple[str, ...]
+    reverse: tuple[str, str] | None = None
+
+
+class WriteHook(Protocol):
+    """Called by the storage inside the transaction of every write.
+
+    ``before`` is None for a creation, ``after`` is None for a deletion. A hook
+    may change ``after`` before it is stored, write related rows through
+    ``context``, or raise a ``SCIMException`` to refuse the write; the storage
+    rolls the whole operation back then.
+    """
+
+    def __call__(self, context: Any, resource_type: str, before: Any, after: Any) -> None: ...
+
+
+@dataclass
+class Registry:
+    """The declarations of every plugin, and what the server composes from them."""
+
+    resources: dict[str, ResourceDeclaration] = field(default_factory=dict)
+    extensions: list[ExtensionDeclaration] = field(default_factory=list)
+    memberships: list[Membership] = field(default_factory=list)
+    write_hooks: list[WriteHook] = field(default_factory=list)
+
+    def add_resource(
+        self, name: str, endpoint: str, model: type[Resource[Any]], description: str = "", *, principal: bool = False
+    ) -> None:
+        if name in self.resources:
+            raise ValueError(f"resource type {name!r} is declared twice")
+        self.resources[name] = ResourceDeclaration(name, endpoint, model, description, principal)
+
+    @property
+    def principal_type(self) -> str | None:
+        """The resource type ``/Me`` serves, if a plugin declared one."""
+        return next((d.name for d in self.resources.values() if d.principal), None)
+
+    def add_extension(self, resource: str, model: type[Extension], *, required: bool = False) -> None:
+        self.extensions.append(ExtensionDeclaration(resource, model, required))
+
+    def add_membership(self, membership: Membership) -> None:
+        self.memberships.append(membership)
+
+    def add_write_hook(self, hook: WriteHook) -> None:
+        self.write_hooks.append(hook)
+
+    def resource_types(self) -> list[ResourceType]:
+        """One ``ResourceType`` per declared resource, with the extensions declared for it."""
+        unknown = {e.resource for e in self.extensions} - set(self.resources)
+        if unknown:
+            raise ValueError(f"extensions declared for unknown resource types: {sorted(unknown)}")
+        result = []
+        for declaration in self.resources.values():
+            result.append(
+                ResourceType(
+                    id=declaration.name,
+                    name=declaration.name,
+                    endpoint=Reference[URI](declaration.endpoint),
+                    description=declaration.description or declaration.name,
+                    schema_=Reference[URI](declaration.model.__schema__),
+                    schema_extensions=[
+                        SchemaExtension(schema_=Reference[URI](e.model.__schema__), required=e.required)
+                        for e in self.extensions
+                        if e.resource == declaration.name
+                    ],
+                )
+            )
+        return result
+
+    def provider(self, config: ServiceProviderConfig, policy: ScimPolicy) -> ScimProvider:
+        models: list[Any] = [d.model for d in self.resources.values()]
+        models += list(dict.fromkeys(e.model for e in self.extensions))
+        return ScimProvider(models=models, resource_types=self.resource_types(), config=config, policy=policy)
+
+    def membership_of(self, resource_type: str) -> Membership | None:
+        """The membership a resource type owns (``Group`` owns ``members``)."""
+        return next((m for m in self.memberships if m.owner == resource_type), None)
+
+    def reverse_membership_of(self, resource_type: str) -> Membership | None:
+        """The membership a resource type sees from the member side (``User.groups``)."""
+        return next((m for m in self.memberships if m.reverse and m.reverse[0] == resource_type), None)
+
+
+Plugin = Callable[[Registry], None]
+
+
+def load_registry(plugins: Iterable[Plugin] | None = None) -> Registry:
+    """Build a registry from the given plugins, or from the installed entry points."""
+    registry = Registry()
+    if plugins is None:
+        plugins = [entry.load() for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name)]
+    for plugin in plugins:
+        plugin(registry)
+    return registry

@@ -1,0 +1,171 @@
+"""Membership rows: reading them into resources, and changing them by delta.
+
+Every change is a statement on ``scim_member`` keyed by the owner and the
+members named in the request, so its cost does not depend on how many other
+members the group has.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scim2_models import InvalidValueException
+from sqlalchemy import Select, delete, select
+from sqlalchemy.orm import Session
+
+from ..db import insert_ignoring_duplicates
+from ..registry import Membership
+from .tables import MemberRow, ResourceRow
+
+CHUNK = 500
+"""Ids per IN list: well under SQLite's and PostgreSQL's parameter limits."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member resolved to its row."""
+
+    pk: int
+    id: str
+    resource_type: str
+    display: str | None = None
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Memberships:
+    """One declared membership (``Group.members`` / ``User.groups``) over ``scim_member``."""
+
+    def __init__(self, membership: Membership, endpoints: dict[str, str]) -> None:
+        self.membership = membership
+        self.endpoints = endpoints
+
+    def _reference(self, resource_type: str, id_: str) -> str:
+        return f"{self.endpoints.get(resource_type, resource_type)}/{id_}"
+
+    # -- Reading ----------------------------------------------------------
+
+    def members_of(self, session: Session, owner_pks: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        """The members of each owner, in a stable order, as the payload of the relation attribute."""
+        result: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for chunk in chunks(owner_pks):
+            rows = session.execute(
+                select(MemberRow.owner_pk, ResourceRow.id, ResourceRow.resource_type, MemberRow.display)
+                .join(ResourceRow, ResourceRow.pk == MemberRow.member_pk)
+                .where(MemberRow.owner_pk.in_(chunk))
+                .order_by(MemberRow.owner_pk, MemberRow.member_pk)
+            )
+            for owner_pk, id_, resource_type, display in rows:
+                entry = {"value": id_, "$ref": self._reference(resource_type, id_), "type": resource_type}
+                if display is not None:
+                    entry["display"] = display
+                result[owner_pk].append(entry)
+        return result
+
+    def owners_of(self, session: Session, member_pks: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        """The owners each member belongs to directly (``User.groups``)."""
+        result: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        display = ResourceRow.data["displayName"].as_string()
+        for chunk in chunks(member_pks):
+            rows = session.execute(
+                select(MemberRow.member_pk, ResourceRow.id, ResourceRow.resource_type, display)
+                .join(ResourceRow, ResourceRow.pk == MemberRow.owner_pk)
+                .where(MemberRow.member_pk.in_(chunk))
+                .order_by(MemberRow.member_pk, MemberRow.owner_pk)
+            )
+            for member_pk, id_, resource_type, name in rows:
+                entry = {"value": id_, "$ref": self._reference(resource_type, id_), "type": "direct"}
+                if name is not None:
+                    entry["display"] = name
+                result[member_pk].append(entry)
+        return result
+
+    # -- Resolving what a client sent ----------------------------------------
+
+    def resolve(self, session: Session, owner_pk: int | None, entries: Iterable[Any]) -> list[Member]:
+        """Map member entries (value, type, display) to rows, refusing ids that name no User or Group.
+
+        A reference that cannot be read unambiguously — no value, a type that
+        is not the referenced resource's — is refused too: guessing would
+        store a membership the client did not mean.
+        """
+        wanted: dict[str, Any] = {}
+        for entry in entries:
+            value = getattr(entry, "value", None)
+            if not value:
+                raise InvalidValueException(detail="each member needs a value: the id of a User or Group")
+            wanted[value] = entry
+        found: dict[str, tuple[int, str]] = {}
+        ids = list(wanted)
+        for chunk in chunks(ids):
+            rows = session.execute(
+                select(ResourceRow.id, ResourceRow.pk, ResourceRow.resource_type).where(
+                    ResourceRow.id.in_(chunk), ResourceRow.resource_type.in_(self.membership.member_types)
+                )
+            )
+            found.update({id_: (pk, resource_type) for id_, pk, resource_type in rows})
+        members = []
+        for id_, entry in wanted.items():
+            if id_ not in found:
+                kinds = " or ".join(self.membership.member_types)
+                raise InvalidValueException(detail=f"members: no {kinds} has the id {id_!r}")
+            pk, resource_type = found[id_]
+            declared = getattr(entry, "type", None)
+            if declared and str(declared).lower() != resource_type.lower():
+                raise InvalidValueException(detail=f"members: {id_!r} is a {resource_type}, not a {declared}")
+            if pk == owner_pk:
+                raise InvalidValueException(detail="members: a group cannot be a member of itself")
+            members.append(Member(pk, id_, resource_type, getattr(entry, "display", None)))
+        return members
+
+    # -- Writing ----------------------------------------------------------
+
+    def add(self, session: Session, owner_pk: int, members: Sequence[Member]) -> bool:
+        """Add members, keeping the ones already there; True when a row was added."""
+        if not members:
+            return False
+        statement = insert_ignoring_duplicates(session.get_bind(), MemberRow.__table__)
+        result = session.execute(
+            statement, [{"owner_pk": owner_pk, "member_pk": m.pk, "display": m.display} for m in members]
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def remove(self, session: Session, owner_pk: int, member_pks: Sequence[int] | None = None) -> bool:
+        """Remove the given members, or all of them; True when a row was removed."""
+        if member_pks is None:
+            result = session.execute(delete(MemberRow).where(MemberRow.owner_pk == owner_pk))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+        removed = 0
+        for chunk in chunks(list(member_pks)):
+            result = session.execute(
+                delete(MemberRow).where(MemberRow.owner_pk == owner_pk, MemberRow.member_pk.in_(chunk))
+            )
+            removed += result.rowcount  # type: ignore[attr-defined]
+        return bool(removed)
+
+    def remove_selected(self, session: Session, owner_pk: int, member_pks: Select[Any]) -> bool:
+        """Remove the members of one owner that a query selects (a compiled value-path filter)."""
+        result = session.execute(
+            delete(MemberRow).where(MemberRow.owner_pk == owner_pk, MemberRow.member_pk.in_(member_pks))
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def replace(self, session: Session, owner_pk: int, members: Sequence[Member]) -> bool:
+        """Make the membership exactly these members, touching only the rows that differ."""
+        current = {
+            pk: display
+            for pk, display in session.execute(
+                select(MemberRow.member_pk, MemberRow.display).where(MemberRow.owner_pk == owner_pk)
+            )
+        }
+        wanted = {m.pk: m for m in members}
+        stale = [pk for pk in current if pk not in wanted or wanted[pk].display != current[pk]]
+        changed = self.remove(session, owner_pk, stale) if stale else False
+        fresh = [m for pk, m in wanted.items() if pk not in current or pk in stale]
+        return self.add(session, owner_pk, fresh) or changed

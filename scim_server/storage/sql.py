@@ -1,0 +1,480 @@
+"""SqlStorage: scim2-server's ``ScimStorage`` contract on SQLAlchemy, for SQLite and PostgreSQL.
+
+One ``operation()`` is one database transaction: a single request, or one
+operation of a /Bulk request. Everything a write does — the document, its
+index rows, memberships, and whatever the registered write hooks add — is
+committed together or not at all.
+
+Writes are serialised per resource: on PostgreSQL the row is read ``FOR
+UPDATE``, on SQLite the transaction starts with ``BEGIN IMMEDIATE``. So a
+PATCH without ``If-Match`` never fails because another process wrote in
+between, and one with ``If-Match`` gets 412 exactly when it should.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from scim2_models import (
+    NotFoundException,
+    Path,
+    PreconditionFailedException,
+    Resource,
+    ResourceType,
+    ResponseParameters,
+    ScimProvider,
+    SearchRequest,
+    UniquenessException,
+)
+from scim2_server.storage import ScimStorage, SearchPage
+from sqlalchemy import ColumnElement, Engine, case, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..actor import current_actor
+from ..db import utcnow
+from ..registry import Registry
+from .catalogue import Catalogue
+from .filters import compile_filter
+from .index import Indexer, IndexPlan, is_hidden
+from .mapping import Mapper, resource_table
+from .membership import Memberships
+from .paging import NEXT, Ordering, position, read_position
+from .tables import MemberRow, ResourceRow, ValueRow
+
+VERSION_TAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+def version_tag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def parse_version(tag: str | None) -> int | None:
+    match = VERSION_TAG.match(tag or "")
+    return int(match.group(1)) if match else None
+
+
+@dataclass
+class WriteContext:
+    """What a write hook gets: the open transaction and who is acting."""
+
+    session: Session
+    storage: SqlStorage
+    actor: Any
+    now: Any
+
+
+class SqlStorage(ScimStorage):
+    """The storage of every resource type the registry declares."""
+
+    supports_cursors = True
+
+    def __init__(self, engine: Engine, registry: Registry, provider: ScimProvider) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.provider = provider
+        self.types = {str(rt.name): rt for rt in provider.resource_types}
+        self.models = {name: provider.model_for(rt) for name, rt in self.types.items()}
+        endpoints = {name: d.endpoint.strip("/") for name, d in registry.resources.items()}
+        self.memberships = {m.owner: Memberships(m, endpoints) for m in registry.memberships}
+        self.reverse = {m.reverse[0]: (m.reverse[1], Memberships(m, endpoints)) for m in registry.memberships if m.reverse}
+        skipped: dict[str, set[str]] = {}
+        for m in registry.memberships:
+            skipped.setdefault(str(self.models[m.owner].__schema__), set()).add(m.attribute)  # type: ignore[union-attr]
+            if m.reverse:
+                skipped.setdefault(str(self.models[m.reverse[0]].__schema__), set()).add(m.reverse[1])  # type: ignore[union-attr]
+        self.relation_fields = {schema: frozenset(names) for schema, names in skipped.items()}
+        self.indexer = Indexer(Catalogue(engine), self.relation_fields)
+        self.mapper = Mapper(registry, self.plan)
+        self.hooks = list(registry.write_hooks)
+        self._session: ContextVar[Session | None] = ContextVar(f"scim_session_{id(self)}", default=None)
+        self._writing: ContextVar[bool] = ContextVar(f"scim_writing_{id(self)}", default=False)
+        for name in self.types:
+            self.plan(name)  # outside any transaction: the catalogue commits on its own
+
+    # -- Transactions -----------------------------------------------------
+
+    def plan(self, resource_type: str) -> IndexPlan:
+        return self.indexer.plan(self.models[resource_type])  # type: ignore[arg-type]
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Mark the operations opened inside as writes: they take the write lock up front."""
+        token = self._writing.set(True)
+        try:
+            yield
+        finally:
+            self._writing.reset(token)
+
+    @contextmanager
+    def operation(self) -> Iterator[None]:
+        """One transaction, or a savepoint when one is already open (a bulk operation)."""
+        current = self._session.get()
+        if current is not None:
+            with current.begin_nested():
+                yield
+            return
+        with Session(self.engine, expire_on_commit=False, autoflush=False) as session:
+            if self._writing.get() and self.engine.dialect.name == "sqlite":
+                session.connection(execution_options={"sqlite_begin": "BEGIN IMMEDIATE"})
+            token = self._session.set(session)
+            try:
+                yield
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                self._session.reset(token)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """The session of the current operation, or a transaction of its own outside one."""
+        current = self._session.get()
+        if current is not None:
+            yield current
+            return
+        with self.operation():
+            yield self._session.get()  # type: ignore[misc]
+
+    # -- Reading ------------------------------------------------------------
+
+    def _type_name(self, resource_type: ResourceType) -> str:
+        return str(resource_type.name)
+
+    def _locked(self, session: Session, name: str, resource_id: str) -> Any:
+        query = select(
+            ResourceRow.pk, ResourceRow.id, ResourceRow.created, ResourceRow.last_modified, ResourceRow.version, ResourceRow.data
+        ).where(ResourceRow.id == resource_id, ResourceRow.resource_type == name)
+        if self._writing.get() and self.engine.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = session.execute(query).first()
+        if row is None:
+            raise NotFoundException(detail=f"{name} {resource_id!r} not found")
+        return row
+
+    def get(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        *,
+        response_parameters: ResponseParameters[Any] | None = None,
+    ) -> Resource[Any]:
+        name = self._type_name(resource_type)
+        with self.session() as session:
+            row = self._locked(session, name, resource_id)
+            return self._assemble(session, name, [row], response_parameters)[0]
+
+    def _keeps(self, name: str, attribute: str, parameters: ResponseParameters[Any] | None) -> bool:
+        """Whether a response keeps an attribute, so the storage need not read what is not returned."""
+        if parameters is None or (not parameters.attributes and not parameters.excluded_attributes):
+            return True
+        return _kept(
+            self.models[name],
+            attribute,
+            tuple(map(str, parameters.attributes or ())),
+            tuple(map(str, parameters.excluded_attributes or ())),
+        )
+
+    def _assemble(
+        self, session: Session, name: str, rows: Sequence[Any], parameters: ResponseParameters[Any] | None = None
+    ) -> list[Resource[Any]]:
+        """Build the resources of rows of one type, with their relations in one query per relation."""
+        model = self.models[name]
+        relations: dict[str, dict[int, list[dict[str, Any]]]] = {}
+        pks = [row.pk for row in rows]
+        if name in self.memberships:
+            membership = self.memberships[name]
+            if self._keeps(name, membership.membership.attribute, parameters):
+                relations[membership.membership.attribute] = membership.members_of(session, pks)
+        if name in self.reverse:
+            attribute, memberships = self.reverse[name]
+            if self._keeps(name, attribute, parameters):
+                relations[attribute] = memberships.owners_of(session, pks)
+        resources = []
+        for row in rows:
+            data = dict(row.data)
+            data["id"] = row.id
+            data["meta"] = {
+                "resourceType": name,
+                "created": row.created,
+                "lastModified": row.last_modified,
+                "version": version_tag(row.version),
+            }
+            for attribute, values in relations.items():
+                if values.get(row.pk):
+                    data[attribute] = values[row.pk]
+            resources.append(model.model_validate(data))  # type: ignore[union-attr]
+        return resources
+
+    # -- Writing ------------------------------------------------------------
+
+    def _document(self, name: str, resource: Resource[Any]) -> dict[str, Any]:
+        """The JSON kept for a resource: what it holds but its identity, meta, relations and write-only values."""
+        return resource.model_dump(mode="json", exclude=_excluded(type(resource), self.relation_fields))
+
+    def _index(self, session: Session, name: str, pk: int, resource: Resource[Any]) -> None:
+        rows = list(self.plan(name).rows(resource, pk))
+        if rows:
+            session.execute(insert(ValueRow), rows)
+
+    def _run_hooks(self, session: Session, name: str, before: Any, after: Any) -> None:
+        if self.hooks:
+            context = WriteContext(session, self, current_actor(), utcnow())
+            for hook in self.hooks:
+                hook(context, name, before, after)
+
+    def _write_relations(self, session: Session, name: str, pk: int, resource: Resource[Any], *, replace: bool) -> bool:
+        membership = self.memberships.get(name)
+        if membership is None:
+            return False
+        entries = getattr(resource, membership.membership.attribute, None) or []
+        members = membership.resolve(session, pk, entries)
+        if replace:
+            return membership.replace(session, pk, members)
+        return membership.add(session, pk, members)
+
+    def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        name = self._type_name(resource_type)
+        with self.session() as session:
+            self._run_hooks(session, name, None, resource)
+            now = utcnow()
+            actor = current_actor().client
+            try:
+                pk = session.execute(
+                    insert(ResourceRow)
+                    .values(
+                        id=uuid.uuid4().hex,
+                        resource_type=name,
+                        created=now,
+                        last_modified=now,
+                        version=1,
+                        created_by=actor,
+                        modified_by=actor,
+                        data=self._document(name, resource),
+                    )
+                    .returning(ResourceRow.pk)
+                ).scalar_one()
+                self._index(session, name, pk, resource)
+            except IntegrityError as exception:
+                raise UniquenessException(detail="a resource already has this unique value") from exception
+            self._write_relations(session, name, pk, resource, replace=False)
+            return self._reload(session, name, pk)
+
+    def _reload(self, session: Session, name: str, pk: int) -> Resource[Any]:
+        row = session.execute(
+            select(
+                ResourceRow.pk, ResourceRow.id, ResourceRow.created, ResourceRow.last_modified, ResourceRow.version, ResourceRow.data
+            ).where(ResourceRow.pk == pk)
+        ).one()
+        return self._assemble(session, name, [row])[0]
+
+    def touch(self, session: Session, pks: Sequence[int]) -> None:
+        """A new version and lastModified for resources whose relations changed."""
+        if pks:
+            session.execute(
+                update(ResourceRow)
+                .where(ResourceRow.pk.in_(list(pks)))
+                .values(version=ResourceRow.version + 1, last_modified=utcnow(), modified_by=current_actor().client)
+            )
+
+    def update(
+        self,
+        resource_type: ResourceType,
+        resource: Resource[Any],
+        *,
+        expected_version: str | None = None,
+        relations: bool = True,
+    ) -> Resource[Any]:
+        """Replace a stored resource; ``relations=False`` leaves its membership alone (PATCH deltas apply it)."""
+        name = self._type_name(resource_type)
+        with self.session() as session:
+            row = self._locked(session, name, str(resource.id))
+            if expected_version is not None and parse_version(expected_version) != row.version:
+                raise PreconditionFailedException
+            before = self._assemble(session, name, [row]) if self.hooks else [None]
+            self._run_hooks(session, name, before[0], resource)
+            try:
+                session.execute(
+                    update(ResourceRow)
+                    .where(ResourceRow.pk == row.pk)
+                    .values(
+                        data=self._document(name, resource),
+                        version=row.version + 1,
+                        last_modified=utcnow(),
+                        modified_by=current_actor().client,
+                    )
+                )
+                session.execute(delete(ValueRow).where(ValueRow.resource_pk == row.pk))
+                self._index(session, name, row.pk, resource)
+            except IntegrityError as exception:
+                raise UniquenessException(detail="a resource already has this unique value") from exception
+            if relations:
+                self._write_relations(session, name, row.pk, resource, replace=True)
+            return self._reload(session, name, row.pk)
+
+    def delete(self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None) -> None:
+        name = self._type_name(resource_type)
+        with self.session() as session:
+            row = self._locked(session, name, resource_id)
+            if expected_version is not None and parse_version(expected_version) != row.version:
+                raise PreconditionFailedException
+            if self.hooks:
+                self._run_hooks(session, name, self._assemble(session, name, [row])[0], None)
+            owners = session.scalars(select(MemberRow.owner_pk).where(MemberRow.member_pk == row.pk)).all()
+            self.touch(session, owners)
+            session.execute(delete(ResourceRow).where(ResourceRow.pk == row.pk))
+
+    # -- Searching ------------------------------------------------------------
+
+    def search(
+        self,
+        resource_types: list[ResourceType],
+        search_request: SearchRequest[Any],
+        *,
+        position: Any = None,
+    ) -> SearchPage:
+        names = list(dict.fromkeys(self._type_name(rt) for rt in resource_types))
+        resource = resource_table
+        where = or_(*(self._type_condition(name, search_request, resource) for name in names))
+        ordering = Ordering(self._sort_value(names, search_request, resource), resource.c.pk)
+        ordering.descending = bool(
+            search_request.sort_by is not None and search_request.sort_order == SearchRequest.SortOrder.descending
+        )
+        columns = [
+            resource.c.pk,
+            resource.c.id,
+            resource.c.resource_type,
+            resource.c.created,
+            resource.c.last_modified,
+            resource.c.version,
+            resource.c.data,
+        ]
+        if ordering.value is not None:
+            columns.append(ordering.value.label("sort_value"))
+        base = select(*columns).where(where)
+        with self.session() as session:
+            total = session.execute(select(func.count()).select_from(resource).where(where)).scalar_one()
+            count = search_request.count
+            if search_request.cursor is None:
+                query = base.order_by(*ordering.order_by()).offset(search_request.start_index_0 or 0)
+                rows = [] if count == 0 else session.execute(query if count is None else query.limit(count)).all()
+                return SearchPage(total, self._assemble_mixed(session, rows, search_request))
+            if count == 0:
+                return SearchPage(total, [])
+            anchor = read_position(position) if position is not None else None
+            limit = count if count is not None else total
+            rows = session.execute(ordering.page(base, anchor, limit)).all()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            forward = anchor is None or anchor.direction == NEXT
+            if not forward:
+                rows.reverse()
+            page = SearchPage(total, self._assemble_mixed(session, rows, search_request))
+            if not rows:
+                return page
+            first, last = rows[0], rows[-1]
+            has_next = more if forward else self._exists_beyond(session, base, ordering, last, forward=True)
+            has_previous = (
+                (anchor is not None and self._exists_beyond(session, base, ordering, first, forward=False))
+                if forward
+                else more
+            )
+            if has_next:
+                page.next = position(NEXT, _sort_of(last), last.pk)
+            if has_previous:
+                page.previous = position("previous", _sort_of(first), first.pk)
+            return page
+
+    def _exists_beyond(self, session: Session, base: Any, ordering: Ordering, row: Any, *, forward: bool) -> bool:
+        anchor = read_position(position(NEXT if forward else "previous", _sort_of(row), row.pk))
+        query = base.with_only_columns(resource_table.c.pk).where(ordering.beyond(anchor, forward=forward)).limit(1)
+        return session.execute(query).first() is not None
+
+    def _type_condition(self, name: str, search_request: SearchRequest[Any], resource: Any) -> ColumnElement[bool]:
+        condition = resource.c.resource_type == name
+        if search_request.filter is None:
+            return condition
+        return condition & compile_filter(search_request.filter, self.models[name], self.mapper, name, resource)
+
+    def _sort_value(self, names: list[str], search_request: SearchRequest[Any], resource: Any) -> ColumnElement[Any] | None:
+        if search_request.sort_by is None:
+            return None
+        values = {}
+        for name in names:
+            binding = search_request.sort_binding(self.models[name])  # type: ignore[arg-type]
+            location = self.mapper.locate(name, binding, resource) if binding is not None else None
+            values[name] = location.sort_value() if location is not None else None
+        present = {name: value for name, value in values.items() if value is not None}
+        if not present:
+            return None
+        if len(names) == 1:
+            return present[names[0]]
+        return case(*((resource.c.resource_type == name, value) for name, value in present.items()), else_=None)
+
+    def _assemble_mixed(self, session: Session, rows: Sequence[Any], parameters: ResponseParameters[Any]) -> list[Resource[Any]]:
+        """Resources of several types, in the order of the rows."""
+        by_type: dict[str, list[Any]] = {}
+        for row in rows:
+            by_type.setdefault(row.resource_type, []).append(row)
+        built = {}
+        for name, typed in by_type.items():
+            for row, resource in zip(typed, self._assemble(session, name, typed, parameters), strict=True):
+                built[row.pk] = resource
+        return [built[row.pk] for row in rows]
+
+    # -- Membership deltas -------------------------------------------------------
+
+    def membership(self, name: str) -> Memberships | None:
+        return self.memberships.get(name)
+
+    def locked_pk(self, session: Session, name: str, resource_id: str) -> Any:
+        return self._locked(session, name, resource_id)
+
+
+def _sort_of(row: Any) -> Any:
+    return getattr(row, "sort_value", None)
+
+
+@lru_cache(maxsize=1024)
+def _kept(model: type[Any], attribute: str, attributes: tuple[str, ...], excluded: tuple[str, ...]) -> bool:
+    parameters = ResponseParameters[model].model_validate(  # type: ignore[valid-type]
+        {"attributes": list(attributes) or None, "excludedAttributes": list(excluded) or None}
+    )
+    paths = Path[model].iter_paths(  # type: ignore[valid-type]
+        include_subattributes=False,
+        attributes=parameters.attributes,
+        excluded_attributes=parameters.excluded_attributes,
+    )
+    return any(path.attr.split(".")[0].lower() == attribute.lower() for path in paths)
+
+
+_EXCLUDED: dict[type[Any], Any] = {}
+
+
+def _excluded(model: type[Any], relation_fields: dict[str, frozenset[str]]) -> Any:
+    """Fields kept out of a stored document, as pydantic's ``exclude`` argument (cached per model)."""
+    cached = _EXCLUDED.get(model)
+    if cached is not None:
+        return cached
+    excluded: dict[str, Any] = {"id": True, "meta": True}
+    for name in relation_fields.get(str(model.__schema__), ()):
+        excluded[name] = True
+    for path in Path[model].iter_paths(include_subattributes=False):  # type: ignore[valid-type]
+        binding = path.resolve()
+        if binding is None or not is_hidden(binding):
+            continue
+        if binding.model is model or not hasattr(model, binding.model.__name__):
+            excluded[binding.field_name] = True
+        else:
+            excluded.setdefault(binding.model.__name__, {})[binding.field_name] = True
+    _EXCLUDED[model] = excluded
+    return excluded
+
