@@ -176,6 +176,7 @@ class IndexedLocation(Location):
             select(self._value(rows))
             .where(rows.c.resource_pk == self.owner, rows.c.attribute_id == self.ids[0], rows.c.entry == self._sorted_entry())
             .limit(1)
+            .correlate_except(rows)
             .scalar_subquery()
         )
 
@@ -186,6 +187,7 @@ class IndexedLocation(Location):
         primary = (
             select(func.min(rows.c.entry))
             .where(rows.c.resource_pk == self.owner, rows.c.attribute_id == self.primary, rows.c.num == 1)
+            .correlate_except(rows)
             .scalar_subquery()
         )
         return func.coalesce(primary, 0)
@@ -273,6 +275,7 @@ class RelationLocation(Location):
             .where(self.side.near(members) == self.owner)
             .order_by(self.side.far(members))
             .limit(1)
+            .correlate_except(members, other)
             .scalar_subquery()
         )
 
@@ -320,6 +323,7 @@ class MembershipSide:
             return (
                 select(names.c.key)
                 .where(names.c.resource_pk == other.c.pk, names.c.attribute_id == self.owner_display, names.c.entry == 0)
+                .correlate_except(names)
                 .scalar_subquery()
             )
         return None

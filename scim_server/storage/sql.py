@@ -46,7 +46,8 @@ from .filters import compile_filter
 from .index import Indexer, IndexPlan, is_hidden
 from .mapping import Mapper, resource_table
 from .membership import Memberships
-from .paging import NEXT, Ordering, position, read_position
+from .paging import NEXT, PREVIOUS, Ordering, read_position
+from .paging import position as position_of
 from .tables import MemberRow, ResourceRow, ValueRow
 
 VERSION_TAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
@@ -388,13 +389,13 @@ class SqlStorage(ScimStorage):
                 else more
             )
             if has_next:
-                page.next = position(NEXT, _sort_of(last), last.pk)
+                page.next = position_of(NEXT, _sort_of(last), last.pk)
             if has_previous:
-                page.previous = position("previous", _sort_of(first), first.pk)
+                page.previous = position_of(PREVIOUS, _sort_of(first), first.pk)
             return page
 
     def _exists_beyond(self, session: Session, base: Any, ordering: Ordering, row: Any, *, forward: bool) -> bool:
-        anchor = read_position(position(NEXT if forward else "previous", _sort_of(row), row.pk))
+        anchor = read_position(position_of(NEXT if forward else PREVIOUS, _sort_of(row), row.pk))
         query = base.with_only_columns(resource_table.c.pk).where(ordering.beyond(anchor, forward=forward)).limit(1)
         return session.execute(query).first() is not None
 
