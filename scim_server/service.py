@@ -99,6 +99,9 @@ class Service(ScimService):
         super().__init__(*args, **kwargs)
         self.user_type = user_type
 
+    def _endpoint_of(self, name: str) -> str:
+        return self.endpoint_of(self.get_resource_type(name))
+
     def authorize(self, request: ScimRequest, target: Target, resource_type: ResourceType) -> None:
         principal = request.subject
         if not isinstance(principal, Principal):
@@ -131,7 +134,7 @@ class Service(ScimService):
         except ValueError as exception:
             raise InvalidSyntaxException(detail=f"the body is not valid JSON: {exception}") from exception
         try:
-            return model.model_validate(shims.apply(payload, scim_ctx), scim_ctx=scim_ctx)
+            return model.model_validate(shims.apply(payload, scim_ctx, self._endpoint_of), scim_ctx=scim_ctx)
         except ValidationError as exception:
             raise scim_exception_of(exception) from exception
 

@@ -286,7 +286,7 @@ class MembershipSide:
 
     membership: Membership
     owner_side: bool
-    endpoints: dict[str, str]
+    reference: Callable[[Any], ColumnElement[Any]]
     owner_display: int | None
     """Attribute id of the owner's ``displayName``, which ``groups.display`` shows."""
 
@@ -310,8 +310,7 @@ class MembershipSide:
         if sub in (None, "value"):
             return other.c.id
         if sub == "ref":
-            whens = [(other.c.resource_type == name, literal(f"{endpoint}/") + other.c.id) for name, endpoint in self.endpoints.items()]
-            return case(*whens, else_=other.c.id)
+            return self.reference(other)
         if sub == "type":
             return func.lower(other.c.resource_type) if self.owner_side else literal("direct")
         if sub == "display":
@@ -341,13 +340,13 @@ class Mapper:
         name = binding.urn.rsplit(":", 1)[-1].split(".", 1)[0]
         for membership in self.registry.memberships:
             if membership.owner == resource_type and membership.attribute == name:
-                return MembershipSide(membership, True, self.endpoints, None)
+                return MembershipSide(membership, True, self.reference, None)
             if membership.reverse == (resource_type, name):
                 display = next(
                     (leaf.id for urn, leaf in self.plans(membership.owner).leaves.items() if urn.endswith(":displayName")),
                     None,
                 )
-                return MembershipSide(membership, False, self.endpoints, display)
+                return MembershipSide(membership, False, self.reference, display)
         return None
 
     def column(self, binding: AttributeBinding, resource: Any) -> ColumnLocation | None:
@@ -365,10 +364,19 @@ class Mapper:
             return ColumnLocation(column if binding.case_exact else func.lower(column))
         if sub == "version":
             return ColumnLocation(literal('W/"') + cast(resource.c.version, String) + literal('"'))
+        if sub == "location":
+            # Every resource has a location; its absolute form depends on the
+            # request's base URL, so only the path relative to it is compared.
+            return ColumnLocation(self.reference(resource))
         return None
 
+    def reference(self, resource: Any) -> ColumnElement[Any]:
+        """``Users/<id>``: a resource's location relative to the SCIM root."""
+        whens = [(resource.c.resource_type == name, literal(f"{endpoint}/") + resource.c.id) for name, endpoint in self.endpoints.items()]
+        return case(*whens, else_=resource.c.id)
+
     def locate(self, resource_type: str, binding: AttributeBinding, resource: Any) -> Location | None:
-        """The location of an attribute at resource scope; None when nothing stores it (``meta.location``)."""
+        """The location of an attribute at resource scope; None when nothing stores it."""
         if (column := self.column(binding, resource)) is not None:
             return column
         if binding.field_name == "meta":
