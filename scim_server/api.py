@@ -11,7 +11,7 @@ from scim2_flask import ScimServer
 from scim2_models import Error, UnauthorizedException
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from .actor import set_actor
 from .handler import Handler
@@ -42,6 +42,7 @@ class ScimApi(ScimServer):
         blueprint.before_request(self._authenticate)
         blueprint.teardown_request(lambda _error: set_actor(None))
         blueprint.register_error_handler(OperationalError, self._handle_database_unavailable)
+        blueprint.register_error_handler(DataError, self._handle_unstorable)
         blueprint.register_error_handler(Exception, self._handle_unexpected)
         return blueprint
 
@@ -74,6 +75,12 @@ class ScimApi(ScimServer):
     def _handle_database_unavailable(self, exception: OperationalError) -> Response:
         log.warning("database unavailable: %s", exception.orig)
         return self._error(HTTPStatus.SERVICE_UNAVAILABLE, "the database is busy; retry shortly", {"Retry-After": "1"})
+
+    def _handle_unstorable(self, exception: DataError) -> Response:
+        """A value the database refuses (out of range, not representable): the client's, so a 400."""
+        log.info("value refused by the database: %s", exception.orig)
+        body = Error(status=400, scim_type="invalidValue", detail="a value cannot be stored").model_dump()
+        return self._to_response(ScimResponse(HTTPStatus.BAD_REQUEST, body))
 
     def _handle_unexpected(self, exception: Exception) -> Response:
         log.exception("unexpected error serving %s %s", request.method, request.path)

@@ -25,6 +25,7 @@ from scim2_models import (
     Filter,
     ForbiddenException,
     InvalidSyntaxException,
+    InvalidValueException,
     NotImplementedException,
     Pagination,
     Patch,
@@ -94,6 +95,16 @@ def service_provider_config(settings: Settings) -> ServiceProviderConfig:
     )
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 class Service(ScimService):
     def __init__(self, *args: Any, user_type: ResourceType | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -133,6 +144,9 @@ class Service(ScimService):
             payload = from_json(body)
         except ValueError as exception:
             raise InvalidSyntaxException(detail=f"the body is not valid JSON: {exception}") from exception
+        if _holds_nul(payload):
+            # PostgreSQL cannot store U+0000 in text, and no identity attribute needs it.
+            raise InvalidValueException(detail="strings must not contain the NUL character (U+0000)")
         try:
             return model.model_validate(shims.apply(payload, scim_ctx, self._endpoint_of), scim_ctx=scim_ctx)
         except ValidationError as exception:

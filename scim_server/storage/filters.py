@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scim2_models import AttributeBinding, ScimFilter
+from scim2_models import AttributeBinding, InvalidFilterException, ScimFilter
 from scim2_models.path import (
     AttrPath,
     CompareOperator,
@@ -130,8 +130,21 @@ class SqlFilter(FilterVisitor[ColumnElement[bool]]):
         return entries.any(inner)
 
 
+def _storable(value: Any) -> Any:
+    """Refuse filter strings no stored value can hold, which the databases would refuse less politely."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidFilterException(detail="filter values must be valid Unicode (no lone surrogates)") from None
+        if "\x00" in value:
+            raise InvalidFilterException(detail="filter values must not contain the NUL character (U+0000)")
+    return value
+
+
 def compare(location: Location, binding: AttributeBinding, op: CompareOperator, value: Any) -> ColumnElement[bool]:
     """One comparison, with ``ScimFilter.match``'s reading of nulls, types and multi-valued attributes."""
+    _storable(value)
     if value is None:
         if op == CompareOperator.eq:
             return location.missing()

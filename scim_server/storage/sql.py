@@ -51,6 +51,8 @@ from .paging import position as position_of
 from .tables import MemberRow, ResourceRow, ValueRow
 
 VERSION_TAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+RESOURCE_ID = re.compile(r"^[0-9a-f]{32}$")
+"""The ids this storage issues; anything else cannot name a stored resource."""
 
 
 def version_tag(version: int) -> str:
@@ -151,6 +153,8 @@ class SqlStorage(ScimStorage):
         return str(resource_type.name)
 
     def _locked(self, session: Session, name: str, resource_id: str) -> Any:
+        if not RESOURCE_ID.match(resource_id or ""):
+            raise NotFoundException(detail=f"{name} not found")
         query = select(
             ResourceRow.pk, ResourceRow.id, ResourceRow.created, ResourceRow.last_modified, ResourceRow.version, ResourceRow.data
         ).where(ResourceRow.id == resource_id, ResourceRow.resource_type == name)
@@ -365,8 +369,10 @@ class SqlStorage(ScimStorage):
             total = session.execute(select(func.count()).select_from(resource).where(where)).scalar_one()
             count = search_request.count
             if search_request.cursor is None:
-                query = base.order_by(*ordering.order_by()).offset(search_request.start_index_0 or 0)
-                rows = [] if count == 0 else session.execute(query if count is None else query.limit(count)).all()
+                start = search_request.start_index_0 or 0
+                query = base.order_by(*ordering.order_by()).offset(start)
+                empty = count == 0 or start >= total
+                rows = [] if empty else session.execute(query if count is None else query.limit(count)).all()
                 return SearchPage(total, self._assemble_mixed(session, rows, search_request))
             if count == 0:
                 return SearchPage(total, [])
