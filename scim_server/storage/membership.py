@@ -130,11 +130,12 @@ class Memberships:
         """Add members, keeping the ones already there; True when a row was added."""
         if not members:
             return False
-        statement = insert_ignoring_duplicates(session.get_bind(), MemberRow.__table__)
-        result = session.execute(
+        # RETURNING counts the rows really inserted; executemany rowcounts are not reliable on every driver.
+        statement = insert_ignoring_duplicates(session.get_bind(), MemberRow.__table__).returning(MemberRow.member_pk)
+        inserted = session.execute(
             statement, [{"owner_pk": owner_pk, "member_pk": m.pk, "display": m.display} for m in members]
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(inserted.all())
 
     def remove(self, session: Session, owner_pk: int, member_pks: Sequence[int] | None = None) -> bool:
         """Remove the given members, or all of them; True when a row was removed."""
