@@ -60,6 +60,8 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Plugin
 
     state = ScimServerState(settings, engine, registry, storage)
     app.extensions["scim_server"] = state
-    ScimApi(storage, provider, service=service, base_url=settings.base_url, authenticate=state.authenticate).init_app(app)
+    ScimApi(storage, provider, service=service, base_url=settings.base_url, authenticate=state.authenticate).init_app(
+        app
+    )
     health.init_app(app)
     return app

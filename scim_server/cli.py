@@ -45,7 +45,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
     _engine()  # migrate once, before the workers start
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)

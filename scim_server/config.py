@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, validate
 from marshmallow import fields as mfields
@@ -94,7 +94,7 @@ def _read_file(path: str) -> dict[str, Any]:
         raise ConfigurationError(f"{CONFIG_FILE_VARIABLE}: {path} is not valid TOML: {exception}") from exception
 
 
-def _validate(layer: Mapping[str, Any], origin: str, *, unknown: str) -> dict[str, Any]:
+def _validate(layer: Mapping[str, Any], origin: str, *, unknown: Literal["exclude", "raise"]) -> dict[str, Any]:
     try:
         return dict(_SettingsSchema(unknown=unknown).load(dict(layer)))
     except ValidationError as exception:

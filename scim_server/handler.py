@@ -18,9 +18,9 @@ from typing import Any, cast
 
 from scim2_models import (
     InvalidPathException,
-    Path,
     PatchOp,
     PatchOperation,
+    Path,
     Resource,
     ResourceType,
     ResponseParameters,
@@ -32,6 +32,7 @@ from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation
+from scim2_server.utils import parametrize
 
 from .storage.filters import SqlFilter
 from .storage.mapping import RelationEntries, resource_table
@@ -111,14 +112,13 @@ class Handler(ScimHandler):
             return super().patch_resource(resource_type, resource_id, patch_op, conditions)
         changes, others = split
         attribute = memberships.membership.attribute
-        without_members = ResponseParameters[self.storage.models[name]].model_validate(  # type: ignore[index]
-            {"excludedAttributes": [attribute]}
-        )
+        model = self.storage.models[name]
+        without_members = parametrize(ResponseParameters, model).model_validate({"excludedAttributes": [attribute]})
         current = self.storage.get(resource_type, resource_id, response_parameters=without_members)
         assert current.meta is not None and current.meta.version is not None
         version = current.meta.version
         self.service.check_preconditions(current, "PATCH", conditions)
-        changed = bool(others) and type(patch_op)(operations=others).patch(current)
+        changed = bool(others) and patch_op.model_copy(update={"operations": others}).patch(current)
         with self.storage.session() as session:
             pk = self.storage.locked_pk(session, name, resource_id).pk
             members_changed = False
@@ -131,7 +131,10 @@ class Handler(ScimHandler):
         return self.storage.get(resource_type, resource_id, response_parameters=response_parameters)
 
     def _split(self, patch_op: PatchOp[Any], memberships: Memberships) -> tuple[list[MemberChange], list[Any]] | None:
-        """The membership changes and the other operations of a PATCH; None if a membership shape needs the slow path."""
+        """The membership changes and the other operations of a PATCH.
+
+        None when a membership operation has a shape with no delta form, which the library's path then handles.
+        """
         attribute = memberships.membership.attribute.lower()
         changes: list[MemberChange] = []
         others: list[Any] = []
@@ -171,7 +174,7 @@ class Handler(ScimHandler):
             return self._remove_selected(session, name, pk, change.path, memberships)
         if change.entries is None:
             return memberships.remove(session, pk)
-        binding = Path[self.storage.models[name]](memberships.membership.attribute).resolve()  # type: ignore[index]
+        binding = parametrize(Path, self.storage.models[name])(memberships.membership.attribute).resolve()
         assert binding is not None
         members = memberships.resolve(session, pk, _entries(change.entries, cast(type[Any], binding.field_type)))
         if change.op == Op.add:
@@ -188,7 +191,7 @@ class Handler(ScimHandler):
             raise InvalidPathException(path=str(path))
         entries = self.storage.mapper.entries(name, binding, resource_table)
         assert isinstance(entries, RelationEntries)
-        scim_filter = ScimFilter[self.storage.models[name]](str(path.value_filter))  # type: ignore[index]
+        scim_filter = parametrize(ScimFilter, self.storage.models[name])(str(path.value_filter))
         condition = SqlFilter(
             scim_filter, self.storage.mapper, name, resource_table, entries=entries, head=(node.attr_path, binding)
         ).visit(path.value_filter)

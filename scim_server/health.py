@@ -26,7 +26,7 @@ def readyz() -> ResponseReturnValue:
             connection.execute(text("SELECT 1"))
         if not is_up_to_date(engine):
             return jsonify(status="unavailable", detail="database schema is not up to date"), 503
-    except Exception:  # noqa: BLE001 - any failure means "not ready"
+    except Exception:
         current_app.logger.warning("readiness check failed", exc_info=True)
         return jsonify(status="unavailable", detail="database unreachable"), 503
     return jsonify(status="ok")

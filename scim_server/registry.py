@@ -14,17 +14,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
-from scim2_models import (
-    URI,
-    Extension,
-    Reference,
-    Resource,
-    ResourceType,
-    SchemaExtension,
-    ScimPolicy,
-    ScimProvider,
-    ServiceProviderConfig,
-)
+from scim2_models import Extension, Resource, ResourceType, ScimPolicy, ScimProvider, ServiceProviderConfig
 
 PLUGIN_GROUP = "scim_server.plugins"
 
@@ -113,23 +103,23 @@ class Registry:
         unknown = {e.resource for e in self.extensions} - set(self.resources)
         if unknown:
             raise ValueError(f"extensions declared for unknown resource types: {sorted(unknown)}")
-        result = []
-        for declaration in self.resources.values():
-            result.append(
-                ResourceType(
-                    id=declaration.name,
-                    name=declaration.name,
-                    endpoint=Reference[URI](declaration.endpoint),
-                    description=declaration.description or declaration.name,
-                    schema_=Reference[URI](declaration.model.__schema__),
-                    schema_extensions=[
-                        SchemaExtension(schema_=Reference[URI](e.model.__schema__), required=e.required)
+        return [
+            ResourceType.model_validate(
+                {
+                    "id": declaration.name,
+                    "name": declaration.name,
+                    "endpoint": declaration.endpoint,
+                    "description": declaration.description or declaration.name,
+                    "schema": str(declaration.model.__schema__),
+                    "schemaExtensions": [
+                        {"schema": str(e.model.__schema__), "required": e.required}
                         for e in self.extensions
                         if e.resource == declaration.name
                     ],
-                )
+                }
             )
-        return result
+            for declaration in self.resources.values()
+        ]
 
     def provider(self, config: ServiceProviderConfig, policy: ScimPolicy) -> ScimProvider:
         models: list[Any] = [d.model for d in self.resources.values()]

@@ -151,4 +151,3 @@ class Service(ScimService):
             return model.model_validate(shims.apply(payload, scim_ctx, self._endpoint_of), scim_ctx=scim_ctx)
         except ValidationError as exception:
             raise scim_exception_of(exception) from exception
-

@@ -38,7 +38,6 @@ class TokenRow(Base):
     revoked: Mapped[datetime.datetime | None] = mapped_column(UTCDateTime)
 
 
-
 @dataclass(frozen=True)
 class Principal:
     """Who sent a request: the client a token belongs to, and what it may do."""
@@ -115,8 +114,7 @@ def create_token(
 def list_tokens(session: Session) -> list[TokenInfo]:
     rows = session.scalars(select(TokenRow).order_by(TokenRow.client, TokenRow.id))
     return [
-        TokenInfo(r.client, r.hint, tuple(r.scopes.split()), r.user_id, r.created, r.expires, r.revoked)
-        for r in rows
+        TokenInfo(r.client, r.hint, tuple(r.scopes.split()), r.user_id, r.created, r.expires, r.revoked) for r in rows
     ]
 
 

@@ -95,7 +95,9 @@ class ScimClient:
         self.flask = flask_client
         self.token = token
 
-    def request(self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None, **kwargs: Any) -> TestResponse:
+    def request(
+        self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> TestResponse:
         all_headers = {"Accept": SCIM}
         if self.token:
             all_headers["Authorization"] = f"Bearer {self.token}"
@@ -113,7 +115,9 @@ class ScimClient:
     def put(self, path: str, json: Any = None, **kwargs: Any) -> TestResponse:
         return self.request("PUT", path, json=json, **kwargs)
 
-    def patch(self, path: str, operations: list[dict[str, Any]] | None = None, json: Any = None, **kwargs: Any) -> TestResponse:
+    def patch(
+        self, path: str, operations: list[dict[str, Any]] | None = None, json: Any = None, **kwargs: Any
+    ) -> TestResponse:
         body = json if json is not None else {"schemas": [PATCH_OP], "Operations": operations}
         return self.request("PATCH", path, json=body, **kwargs)
 

@@ -17,7 +17,7 @@ def test_defaults() -> None:
 
 def test_environment_overrides_file_and_unrelated_variables_are_ignored(tmp_path: Path) -> None:
     config = tmp_path / "scim.toml"
-    config.write_text('SCIM_MAX_RESULTS = 50\nSCIM_DEFAULT_PAGE_SIZE = 10\n')
+    config.write_text("SCIM_MAX_RESULTS = 50\nSCIM_DEFAULT_PAGE_SIZE = 10\n")
     settings = load_settings(environ={"SCIM_CONFIG_FILE": str(config), "SCIM_MAX_RESULTS": "70", "SCIM_TEST_X": "1"})
     assert (settings.max_results, settings.default_page_size) == (70, 10)
 

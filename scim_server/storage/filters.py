@@ -26,9 +26,10 @@ from scim2_models.path import (
     ValuePath,
     coerce_value,
 )
+from scim2_server.utils import parametrize
 from sqlalchemy import ColumnElement, and_, false, not_, or_, true
 
-from .mapping import NUMBER, TEXT, COMPLEX, EntryScope, Location, Mapper
+from .mapping import COMPLEX, NUMBER, TEXT, EntryScope, Location, Mapper
 
 TEXT_OPERATORS = {
     CompareOperator.co: "contains",
@@ -185,6 +186,5 @@ def compile_filter(
     to the one being compiled, so that attributes only resolve where declared.
     """
     if scim_filter.models != (model,):
-        scim_filter = ScimFilter[model](str(scim_filter))  # type: ignore[valid-type]
+        scim_filter = parametrize(ScimFilter, model)(str(scim_filter))
     return SqlFilter(scim_filter, mapper, resource_type, resource).compile()
-

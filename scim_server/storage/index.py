@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel
 from scim2_models import AttributeBinding, Mutability, Path, Resource, Uniqueness
 from scim2_models.path import attribute_host
+from scim2_server.utils import parametrize
 
 from .catalogue import Catalogue
 
@@ -185,7 +186,7 @@ class Indexer:
     def _bindings(self, model: type[Resource[Any]]) -> list[AttributeBinding]:
         skipped = self.skipped.get(str(model.__schema__), frozenset())
         bindings = []
-        for path in Path[model].iter_paths():  # type: ignore[valid-type]
+        for path in parametrize(Path, model).iter_paths():
             binding = path.resolve()
             if binding is None or binding.field_name in SKIPPED_FIELDS or binding.field_name in skipped:
                 continue
@@ -211,12 +212,12 @@ class Indexer:
                 plan.heads.append(Head(head, leaf=leaf(head)))
                 continue
             subs = tuple(
-                (b.sub_field_name, leaf(b))
+                (str(b.sub_field_name), leaf(b))
                 for b in bindings
                 if b.sub_field_name is not None and b.urn.startswith(head.urn + ".")
             )
             marker = ids[head.urn] if head.is_multivalued else None
             if marker is not None:
                 plan.markers[head.urn] = marker
-            plan.heads.append(Head(head, subs=subs, marker=marker))  # type: ignore[arg-type]
+            plan.heads.append(Head(head, subs=subs, marker=marker))
         return plan

@@ -20,7 +20,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from scim2_models import AttributeBinding
-from sqlalchemy import ColumnElement, String, and_, case, cast, exists, false, func, literal, literal_column, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+)
 
 from ..registry import Membership, Registry
 from .index import IndexPlan, encode, is_complex, is_numeric
@@ -174,7 +189,11 @@ class IndexedLocation(Location):
         rows = value_table.alias()
         return (
             select(self._value(rows))
-            .where(rows.c.resource_pk == self.owner, rows.c.attribute_id == self.ids[0], rows.c.entry == self._sorted_entry())
+            .where(
+                rows.c.resource_pk == self.owner,
+                rows.c.attribute_id == self.ids[0],
+                rows.c.entry == self._sorted_entry(),
+            )
             .limit(1)
             .correlate_except(rows)
             .scalar_subquery()
@@ -238,7 +257,7 @@ class RelationLocation(Location):
     def _where(self, column: ColumnElement[Any] | None, condition: Condition) -> list[ColumnElement[bool]]:
         if column is None:
             return [false()]
-        where = [column.is_not(None)] if self.side.nullable(self.sub) else []
+        where: list[ColumnElement[bool]] = [column.is_not(None)] if self.side.nullable(self.sub) else []
         if condition is not None:
             where.append(condition(column))
         return where
@@ -321,7 +340,9 @@ class MembershipSide:
             names = value_table.alias()
             return (
                 select(names.c.key)
-                .where(names.c.resource_pk == other.c.pk, names.c.attribute_id == self.owner_display, names.c.entry == 0)
+                .where(
+                    names.c.resource_pk == other.c.pk, names.c.attribute_id == self.owner_display, names.c.entry == 0
+                )
                 .correlate_except(names)
                 .scalar_subquery()
             )
@@ -343,7 +364,11 @@ class Mapper:
                 return MembershipSide(membership, True, self.reference, None)
             if membership.reverse == (resource_type, name):
                 display = next(
-                    (leaf.id for urn, leaf in self.plans(membership.owner).leaves.items() if urn.endswith(":displayName")),
+                    (
+                        leaf.id
+                        for urn, leaf in self.plans(membership.owner).leaves.items()
+                        if urn.endswith(":displayName")
+                    ),
                     None,
                 )
                 return MembershipSide(membership, False, self.reference, display)
@@ -372,7 +397,10 @@ class Mapper:
 
     def reference(self, resource: Any) -> ColumnElement[Any]:
         """``Users/<id>``: a resource's location relative to the SCIM root."""
-        whens = [(resource.c.resource_type == name, literal(f"{endpoint}/") + resource.c.id) for name, endpoint in self.endpoints.items()]
+        whens = [
+            (resource.c.resource_type == name, literal(f"{endpoint}/") + resource.c.id)
+            for name, endpoint in self.endpoints.items()
+        ]
         return case(*whens, else_=resource.c.id)
 
     def locate(self, resource_type: str, binding: AttributeBinding, resource: Any) -> Location | None:
@@ -449,7 +477,9 @@ class RelationEntries(EntryScope):
     def locate(self, binding: AttributeBinding | None, name: str) -> Location | None:
         if binding is None:
             return None
-        return RelationLocation(self.side, binding.sub_field_name, row=(self.members, self.other), kind=kind_of(binding))
+        return RelationLocation(
+            self.side, binding.sub_field_name, row=(self.members, self.other), kind=kind_of(binding)
+        )
 
     def any(self, condition: ColumnElement[bool]) -> ColumnElement[bool]:
         near = self.side.near(self.members)

@@ -51,7 +51,11 @@ def position(direction: str, value: Any, pk: int) -> dict[str, Any]:
 
 
 def read_position(raw: Any) -> Anchor:
-    """The anchor a cursor holds; the service authenticated the cursor, so a bad shape is our own bug or an old version."""
+    """The anchor a cursor holds.
+
+    The service sealed and authenticated the cursor, so a bad shape can only
+    come from another version of this server.
+    """
     try:
         direction, missing, value, pk = raw["d"], raw["m"], raw["k"], raw["p"]
     except (TypeError, KeyError):
@@ -103,4 +107,3 @@ class Ordering:
             .order_by(*self.order_by(reverse=not forward))
             .limit(count + 1)
         )
-

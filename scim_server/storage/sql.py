@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from scim2_models import (
     NotFoundException,
@@ -34,6 +34,7 @@ from scim2_models import (
     UniquenessException,
 )
 from scim2_server.storage import ScimStorage, SearchPage
+from scim2_server.utils import parametrize
 from sqlalchemy import ColumnElement, Engine, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -84,15 +85,19 @@ class SqlStorage(ScimStorage):
         self.registry = registry
         self.provider = provider
         self.types = {str(rt.name): rt for rt in provider.resource_types}
-        self.models = {name: provider.model_for(rt) for name, rt in self.types.items()}
+        self.models: dict[str, type[Resource[Any]]] = {
+            name: cast(type[Resource[Any]], provider.model_for(rt)) for name, rt in self.types.items()
+        }
         endpoints = {name: d.endpoint.strip("/") for name, d in registry.resources.items()}
         self.memberships = {m.owner: Memberships(m, endpoints) for m in registry.memberships}
-        self.reverse = {m.reverse[0]: (m.reverse[1], Memberships(m, endpoints)) for m in registry.memberships if m.reverse}
+        self.reverse = {
+            m.reverse[0]: (m.reverse[1], Memberships(m, endpoints)) for m in registry.memberships if m.reverse
+        }
         skipped: dict[str, set[str]] = {}
         for m in registry.memberships:
-            skipped.setdefault(str(self.models[m.owner].__schema__), set()).add(m.attribute)  # type: ignore[union-attr]
+            skipped.setdefault(str(self.models[m.owner].__schema__), set()).add(m.attribute)
             if m.reverse:
-                skipped.setdefault(str(self.models[m.reverse[0]].__schema__), set()).add(m.reverse[1])  # type: ignore[union-attr]
+                skipped.setdefault(str(self.models[m.reverse[0]].__schema__), set()).add(m.reverse[1])
         self.relation_fields = {schema: frozenset(names) for schema, names in skipped.items()}
         self.indexer = Indexer(Catalogue(engine), self.relation_fields)
         self.mapper = Mapper(registry, self.plan)
@@ -105,7 +110,7 @@ class SqlStorage(ScimStorage):
     # -- Transactions -----------------------------------------------------
 
     def plan(self, resource_type: str) -> IndexPlan:
-        return self.indexer.plan(self.models[resource_type])  # type: ignore[arg-type]
+        return self.indexer.plan(self.models[resource_type])
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -156,7 +161,12 @@ class SqlStorage(ScimStorage):
         if not RESOURCE_ID.match(resource_id or ""):
             raise NotFoundException(detail=f"{name} not found")
         query = select(
-            ResourceRow.pk, ResourceRow.id, ResourceRow.created, ResourceRow.last_modified, ResourceRow.version, ResourceRow.data
+            ResourceRow.pk,
+            ResourceRow.id,
+            ResourceRow.created,
+            ResourceRow.last_modified,
+            ResourceRow.version,
+            ResourceRow.data,
         ).where(ResourceRow.id == resource_id, ResourceRow.resource_type == name)
         if self._writing.get() and self.engine.dialect.name == "postgresql":
             query = query.with_for_update()
@@ -216,7 +226,7 @@ class SqlStorage(ScimStorage):
             for attribute, values in relations.items():
                 if values.get(row.pk):
                     data[attribute] = values[row.pk]
-            resources.append(model.model_validate(data))  # type: ignore[union-attr]
+            resources.append(model.model_validate(data))
         return resources
 
     # -- Writing ------------------------------------------------------------
@@ -276,7 +286,12 @@ class SqlStorage(ScimStorage):
     def _reload(self, session: Session, name: str, pk: int) -> Resource[Any]:
         row = session.execute(
             select(
-                ResourceRow.pk, ResourceRow.id, ResourceRow.created, ResourceRow.last_modified, ResourceRow.version, ResourceRow.data
+                ResourceRow.pk,
+                ResourceRow.id,
+                ResourceRow.created,
+                ResourceRow.last_modified,
+                ResourceRow.version,
+                ResourceRow.data,
             ).where(ResourceRow.pk == pk)
         ).one()
         return self._assemble(session, name, [row])[0]
@@ -378,7 +393,7 @@ class SqlStorage(ScimStorage):
                 return SearchPage(total, [])
             anchor = read_position(position) if position is not None else None
             limit = count if count is not None else total
-            rows = session.execute(ordering.page(base, anchor, limit)).all()
+            rows = list(session.execute(ordering.page(base, anchor, limit)).all())
             more = len(rows) > limit
             rows = rows[:limit]
             forward = anchor is None or anchor.direction == NEXT
@@ -411,12 +426,14 @@ class SqlStorage(ScimStorage):
             return condition
         return condition & compile_filter(search_request.filter, self.models[name], self.mapper, name, resource)
 
-    def _sort_value(self, names: list[str], search_request: SearchRequest[Any], resource: Any) -> ColumnElement[Any] | None:
+    def _sort_value(
+        self, names: list[str], search_request: SearchRequest[Any], resource: Any
+    ) -> ColumnElement[Any] | None:
         if search_request.sort_by is None:
             return None
         values = {}
         for name in names:
-            binding = search_request.sort_binding(self.models[name])  # type: ignore[arg-type]
+            binding = search_request.sort_binding(self.models[name])
             location = self.mapper.locate(name, binding, resource) if binding is not None else None
             values[name] = location.sort_value() if location is not None else None
         present = {name: value for name, value in values.items() if value is not None}
@@ -426,7 +443,9 @@ class SqlStorage(ScimStorage):
             return present[names[0]]
         return case(*((resource.c.resource_type == name, value) for name, value in present.items()), else_=None)
 
-    def _assemble_mixed(self, session: Session, rows: Sequence[Any], parameters: ResponseParameters[Any]) -> list[Resource[Any]]:
+    def _assemble_mixed(
+        self, session: Session, rows: Sequence[Any], parameters: ResponseParameters[Any]
+    ) -> list[Resource[Any]]:
         """Resources of several types, in the order of the rows."""
         by_type: dict[str, list[Any]] = {}
         for row in rows:
@@ -452,10 +471,10 @@ def _sort_of(row: Any) -> Any:
 
 @lru_cache(maxsize=1024)
 def _kept(model: type[Any], attribute: str, attributes: tuple[str, ...], excluded: tuple[str, ...]) -> bool:
-    parameters = ResponseParameters[model].model_validate(  # type: ignore[valid-type]
+    parameters = parametrize(ResponseParameters, model).model_validate(
         {"attributes": list(attributes) or None, "excludedAttributes": list(excluded) or None}
     )
-    paths = Path[model].iter_paths(  # type: ignore[valid-type]
+    paths = parametrize(Path, model).iter_paths(
         include_subattributes=False,
         attributes=parameters.attributes,
         excluded_attributes=parameters.excluded_attributes,
@@ -474,7 +493,7 @@ def _excluded(model: type[Any], relation_fields: dict[str, frozenset[str]]) -> A
     excluded: dict[str, Any] = {"id": True, "meta": True}
     for name in relation_fields.get(str(model.__schema__), ()):
         excluded[name] = True
-    for path in Path[model].iter_paths(include_subattributes=False):  # type: ignore[valid-type]
+    for path in parametrize(Path, model).iter_paths(include_subattributes=False):
         binding = path.resolve()
         if binding is None or not is_hidden(binding):
             continue
@@ -484,4 +503,3 @@ def _excluded(model: type[Any], relation_fields: dict[str, frozenset[str]]) -> A
             excluded.setdefault(binding.model.__name__, {})[binding.field_name] = True
     _EXCLUDED[model] = excluded
     return excluded
-

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..db import Base, UTCDateTime
 
 PrimaryKey = BigInteger().with_variant(Integer, "sqlite")
-"""64-bit keys on PostgreSQL; SQLite's INTEGER PRIMARY KEY is already 64-bit and must be spelled INTEGER to alias the rowid."""
+"""64-bit keys: BIGINT on PostgreSQL; on SQLite, INTEGER PRIMARY KEY (already 64-bit) so that it aliases the rowid."""
 
 KeyText = Text().with_variant(Text(collation="C"), "postgresql")
 """Comparable text, ordered by code point on both databases, as Python orders strings."""
@@ -62,7 +62,7 @@ class ValueRow(Base):
     """
 
     __tablename__ = "scim_value"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
 
     resource_pk: Mapped[int] = mapped_column(
         PrimaryKey, ForeignKey("scim_resource.pk", ondelete="CASCADE"), primary_key=True
@@ -85,7 +85,7 @@ class AttributeRow(Base):
 
 class MemberRow(Base):
     __tablename__ = "scim_member"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
 
     owner_pk: Mapped[int] = mapped_column(
         PrimaryKey, ForeignKey("scim_resource.pk", ondelete="CASCADE"), primary_key=True

@@ -26,7 +26,9 @@ PROTECTED = [
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED)
 @pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer nope", "Basic dXNlcjpwYXNz", "bearer scim_forged"])
-def test_requests_without_a_valid_token_are_401(anonymous: ScimClient, method: str, path: str, authorization: str | None) -> None:
+def test_requests_without_a_valid_token_are_401(
+    anonymous: ScimClient, method: str, path: str, authorization: str | None
+) -> None:
     headers = {"Authorization": authorization} if authorization else {}
     response = anonymous.request(method, path, json={} if method == "POST" else None, headers=headers)
     body = error(response, 401)
@@ -65,7 +67,9 @@ def test_bulk_operations_are_authorised_one_by_one(app: Flask, make_token: Any, 
             "/Bulk",
             {
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
-                "Operations": [{"method": "POST", "path": "/Users", "bulkId": "a", "data": {"schemas": [USER], "userName": "x"}}],
+                "Operations": [
+                    {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"schemas": [USER], "userName": "x"}}
+                ],
             },
         )
     )
@@ -85,7 +89,9 @@ def test_expired_token_is_refused(app: Flask, make_token: Any, state: Any) -> No
     client = ScimClient(app.test_client(), token)
     ok(client.search("/Users"))
     with Session(state.engine) as session, session.begin():
-        session.execute(update(TokenRow).values(expires=datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)))
+        session.execute(
+            update(TokenRow).values(expires=datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1))
+        )
     error(client.search("/Users"), 401)
 
 

@@ -70,13 +70,19 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     env = {**os.environ, "SCIM_DATABASE_URL": _fresh_database(database_url, tmp_path), "SCIM_LOG_LEVEL": "WARNING"}
     token = subprocess.run(
         [BIN / "scim-server", "tokens", "create", "conformance", "--scope", "read", "--scope", "write"],
-        env=env, capture_output=True, text=True, check=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout.strip()
     port = _free_port()
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [BIN / "scim-server", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -98,7 +104,9 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def test_scim2_tester_reports_no_failure(server: dict[str, str]) -> None:
-    with httpx2.Client(base_url=server["url"], headers={"Authorization": f"Bearer {server['token']}"}, timeout=30) as http:
+    with httpx2.Client(
+        base_url=server["url"], headers={"Authorization": f"Bearer {server['token']}"}, timeout=30
+    ) as http:
         client = SyncSCIMClient(http)
         client.discover()
         results = check_server(client)
@@ -112,8 +120,18 @@ def test_scim2_tester_reports_no_failure(server: dict[str, str]) -> None:
 
 def test_scim_sanity_probe_reports_no_failure(server: dict[str, str]) -> None:
     result = subprocess.run(
-        [BIN / "scim-sanity", "probe", server["url"], "--token", server["token"], "--i-accept-side-effects", "--json-output"],
-        capture_output=True, text=True, timeout=300,
+        [
+            BIN / "scim-sanity",
+            "probe",
+            server["url"],
+            "--token",
+            server["token"],
+            "--i-accept-side-effects",
+            "--json-output",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     report: dict[str, Any] = json.loads(result.stdout)
     summary = report["summary"]

@@ -40,8 +40,14 @@ SHAPES = {
     "remove all": (lambda ids: [{"op": "remove", "path": "members"}], []),
     # Microsoft Entra ID: Remove with a value removes those members only.
     "Entra remove with value": (lambda ids: [{"op": "Remove", "path": "members", "value": [{"value": ids[1]}]}], [0]),
-    "replace the set": (lambda ids: [{"op": "replace", "path": "members", "value": [{"value": ids[2]}, {"value": ids[1]}]}], [1, 2]),
-    "replace without path": (lambda ids: [{"op": "replace", "value": {"members": [{"value": ids[3]}], "displayName": "Renamed"}}], [3]),
+    "replace the set": (
+        lambda ids: [{"op": "replace", "path": "members", "value": [{"value": ids[2]}, {"value": ids[1]}]}],
+        [1, 2],
+    ),
+    "replace without path": (
+        lambda ids: [{"op": "replace", "value": {"members": [{"value": ids[3]}], "displayName": "Renamed"}}],
+        [3],
+    ),
     "replace with nothing": (lambda ids: [{"op": "replace", "path": "members", "value": []}], []),
     "several in one request": (
         lambda ids: [
@@ -67,13 +73,23 @@ def test_membership_patch_shapes(client: ScimClient, people: list[dict[str, Any]
 
 def test_membership_change_bumps_the_version(client: ScimClient, people: list[dict[str, Any]], make_group: Any) -> None:
     group = make_group(members=[people[0]["id"]])
-    body = ok(client.patch(f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": [{"value": people[1]["id"]}]}]))
+    body = ok(
+        client.patch(
+            f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": [{"value": people[1]["id"]}]}]
+        )
+    )
     assert body["meta"]["version"] != group["meta"]["version"]
-    unchanged = ok(client.patch(f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": [{"value": people[1]["id"]}]}]))
+    unchanged = ok(
+        client.patch(
+            f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": [{"value": people[1]["id"]}]}]
+        )
+    )
     assert unchanged["meta"]["version"] == body["meta"]["version"]
 
 
-def test_member_add_does_not_read_the_other_members(client: ScimClient, state: Any, make_user: Any, make_group: Any) -> None:
+def test_member_add_does_not_read_the_other_members(
+    client: ScimClient, state: Any, make_user: Any, make_group: Any
+) -> None:
     crowd = [make_user() for _ in range(30)]
     group = make_group("Crowd", members=[u["id"] for u in crowd])
     newcomer = make_user()
@@ -105,14 +121,19 @@ def test_adding_something_that_is_not_a_user_or_group_is_refused(
 ) -> None:
     group = make_group(members=[people[0]["id"]])
     before = snapshot()
-    error(client.patch(f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": value}]), 400, "invalidValue")
+    error(
+        client.patch(f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": value}]), 400, "invalidValue"
+    )
     assert snapshot() == before
 
 
 def test_a_wrong_type_is_refused(client: ScimClient, people: list[dict[str, Any]], make_group: Any) -> None:
     group = make_group()
     error(
-        client.patch(f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": [{"value": people[0]["id"], "type": "Group"}]}]),
+        client.patch(
+            f"/Groups/{group['id']}",
+            [{"op": "add", "path": "members", "value": [{"value": people[0]["id"], "type": "Group"}]}],
+        ),
         400,
         "invalidValue",
     )
@@ -120,7 +141,11 @@ def test_a_wrong_type_is_refused(client: ScimClient, people: list[dict[str, Any]
 
 def test_a_group_cannot_contain_itself(client: ScimClient, make_group: Any) -> None:
     group = make_group()
-    error(client.patch(f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": [{"value": group["id"]}]}]), 400, "invalidValue")
+    error(
+        client.patch(f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": [{"value": group["id"]}]}]),
+        400,
+        "invalidValue",
+    )
 
 
 def test_nested_groups(client: ScimClient, people: list[dict[str, Any]], make_group: Any) -> None:
@@ -130,7 +155,9 @@ def test_nested_groups(client: ScimClient, people: list[dict[str, Any]], make_gr
     assert {(m["value"], m["type"]) for m in body["members"]} == {(inner["id"], "Group"), (people[1]["id"], "User")}
 
 
-def test_user_groups_lists_direct_memberships(client: ScimClient, people: list[dict[str, Any]], make_group: Any) -> None:
+def test_user_groups_lists_direct_memberships(
+    client: ScimClient, people: list[dict[str, Any]], make_group: Any
+) -> None:
     admins = make_group("Admins", members=[people[0]["id"]])
     make_group("Others", members=[people[1]["id"]])
 
@@ -140,7 +167,9 @@ def test_user_groups_lists_direct_memberships(client: ScimClient, people: list[d
     assert user["groups"][0]["$ref"].endswith(f"/scim/v2/Groups/{admins['id']}")
 
 
-def test_deleting_a_member_removes_it_and_bumps_its_groups(client: ScimClient, people: list[dict[str, Any]], make_group: Any) -> None:
+def test_deleting_a_member_removes_it_and_bumps_its_groups(
+    client: ScimClient, people: list[dict[str, Any]], make_group: Any
+) -> None:
     group = make_group(members=[people[0]["id"], people[1]["id"]])
     client.delete(f"/Users/{people[0]['id']}")
     body = ok(client.get(f"/Groups/{group['id']}"))
@@ -154,7 +183,9 @@ def test_deleting_a_group_keeps_its_members(client: ScimClient, people: list[dic
     assert "groups" not in ok(client.get(f"/Users/{people[0]['id']}"))
 
 
-def test_rare_shapes_fall_back_to_the_library(client: ScimClient, people: list[dict[str, Any]], make_group: Any) -> None:
+def test_rare_shapes_fall_back_to_the_library(
+    client: ScimClient, people: list[dict[str, Any]], make_group: Any
+) -> None:
     group = make_group(members=[people[0]["id"]])
     body = ok(
         client.patch(
@@ -163,19 +194,41 @@ def test_rare_shapes_fall_back_to_the_library(client: ScimClient, people: list[d
         )
     )
     assert body["members"] == [
-        {"value": people[0]["id"], "$ref": f"http://localhost/scim/v2/Users/{people[0]['id']}", "type": "User", "display": "Member Zero"}
+        {
+            "value": people[0]["id"],
+            "$ref": f"http://localhost/scim/v2/Users/{people[0]['id']}",
+            "type": "User",
+            "display": "Member Zero",
+        }
     ]
 
 
-def test_put_replaces_membership_by_difference(client: ScimClient, people: list[dict[str, Any]], make_group: Any) -> None:
+def test_put_replaces_membership_by_difference(
+    client: ScimClient, people: list[dict[str, Any]], make_group: Any
+) -> None:
     group = make_group(members=[p["id"] for p in people[:3]])
-    body = ok(client.put(f"/Groups/{group['id']}", {"schemas": [GROUP], "displayName": "x", "members": [{"value": people[2]["id"]}, {"value": people[3]["id"]}]}))
+    body = ok(
+        client.put(
+            f"/Groups/{group['id']}",
+            {
+                "schemas": [GROUP],
+                "displayName": "x",
+                "members": [{"value": people[2]["id"]}, {"value": people[3]["id"]}],
+            },
+        )
+    )
     assert sorted(m["value"] for m in body["members"]) == sorted([people[2]["id"], people[3]["id"]])
 
 
-def test_if_match_guards_membership_patches(client: ScimClient, people: list[dict[str, Any]], make_group: Any, snapshot: Any) -> None:
+def test_if_match_guards_membership_patches(
+    client: ScimClient, people: list[dict[str, Any]], make_group: Any, snapshot: Any
+) -> None:
     group = make_group()
-    ok(client.patch(f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": [{"value": people[0]["id"]}]}]))
+    ok(
+        client.patch(
+            f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": [{"value": people[0]["id"]}]}]
+        )
+    )
     before = snapshot()
     error(
         client.patch(

@@ -29,7 +29,12 @@ def statements(state: Any) -> Iterator[list[str]]:
 
 @pytest.fixture
 def barbara(make_user: Any) -> dict[str, Any]:
-    return make_user("bjensen", title="Guide", emails=[{"value": "b@example.com", "type": "work"}], **{ENTERPRISE: {"department": "IT"}})
+    return make_user(
+        "bjensen",
+        title="Guide",
+        emails=[{"value": "b@example.com", "type": "work"}],
+        **{ENTERPRISE: {"department": "IT"}},
+    )
 
 
 def test_attributes_keeps_the_asked_ones_and_the_always_returned(client: ScimClient, barbara: dict[str, Any]) -> None:
@@ -39,7 +44,9 @@ def test_attributes_keeps_the_asked_ones_and_the_always_returned(client: ScimCli
 
 
 def test_excluded_attributes_drops_them(client: ScimClient, barbara: dict[str, Any]) -> None:
-    body = ok(client.get(f"/Users/{barbara['id']}", query_string={"excludedAttributes": f"emails,{ENTERPRISE}:department"}))
+    body = ok(
+        client.get(f"/Users/{barbara['id']}", query_string={"excludedAttributes": f"emails,{ENTERPRISE}:department"})
+    )
     assert "emails" not in body and "title" in body
     assert ENTERPRISE not in body or "department" not in body[ENTERPRISE]
 
@@ -47,7 +54,9 @@ def test_excluded_attributes_drops_them(client: ScimClient, barbara: dict[str, A
 def test_attributes_apply_to_searches_and_writes(client: ScimClient, barbara: dict[str, Any]) -> None:
     listed = ok(client.search("/Users", attributes="userName"))
     assert set(listed["Resources"][0]) == {"schemas", "id", "userName"}
-    patched = ok(client.patch(f"/Users/{barbara['id']}?attributes=title", [{"op": "replace", "path": "title", "value": "Lead"}]))
+    patched = ok(
+        client.patch(f"/Users/{barbara['id']}?attributes=title", [{"op": "replace", "path": "title", "value": "Lead"}])
+    )
     assert set(patched) == {"schemas", "id", "title"} and patched["title"] == "Lead"
 
 

@@ -19,7 +19,16 @@ def test_bulk_ids_link_a_user_to_the_group_created_with_it(client: ScimClient) -
     result = bulk(
         client,
         [
-            {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"schemas": [GROUP], "displayName": "Tour Guides", "members": [{"type": "User", "value": "bulkId:u"}]}},
+            {
+                "method": "POST",
+                "path": "/Groups",
+                "bulkId": "g",
+                "data": {
+                    "schemas": [GROUP],
+                    "displayName": "Tour Guides",
+                    "members": [{"type": "User", "value": "bulkId:u"}],
+                },
+            },
             {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"schemas": [USER], "userName": "bjensen"}},
         ],
     )
@@ -39,7 +48,14 @@ def test_a_failed_operation_does_not_undo_the_others(client: ScimClient, make_us
         [
             {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"schemas": [USER], "userName": "alice"}},
             {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"schemas": [USER], "userName": "TAKEN"}},
-            {"method": "PATCH", "path": f"/Users/{taken['id']}", "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "title", "value": "kept"}]}},
+            {
+                "method": "PATCH",
+                "path": f"/Users/{taken['id']}",
+                "data": {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "add", "path": "title", "value": "kept"}],
+                },
+            },
         ],
     )
 
@@ -51,7 +67,12 @@ def test_a_failed_operation_does_not_undo_the_others(client: ScimClient, make_us
 
 def test_fail_on_errors_stops_the_request(client: ScimClient) -> None:
     operations = [
-        {"method": "POST", "path": "/Users", "bulkId": f"u{i}", "data": {"schemas": [USER], "userName": "dup" if i else "dup"}}
+        {
+            "method": "POST",
+            "path": "/Users",
+            "bulkId": f"u{i}",
+            "data": {"schemas": [USER], "userName": "dup"},
+        }
         for i in range(4)
     ]
     result = bulk(client, operations, failOnErrors=1)
@@ -61,12 +82,32 @@ def test_fail_on_errors_stops_the_request(client: ScimClient) -> None:
 
 
 def test_unresolved_bulk_id_is_a_conflict(client: ScimClient) -> None:
-    result = bulk(client, [{"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"schemas": [GROUP], "displayName": "g", "members": [{"value": "bulkId:nope"}]}}])
+    result = bulk(
+        client,
+        [
+            {
+                "method": "POST",
+                "path": "/Groups",
+                "bulkId": "g",
+                "data": {"schemas": [GROUP], "displayName": "g", "members": [{"value": "bulkId:nope"}]},
+            }
+        ],
+    )
     assert int(result["Operations"][0]["status"]) == 409
 
 
 def test_member_that_does_not_exist_fails_its_operation(client: ScimClient) -> None:
-    result = bulk(client, [{"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"schemas": [GROUP], "displayName": "g", "members": [{"value": "ghost"}]}}])
+    result = bulk(
+        client,
+        [
+            {
+                "method": "POST",
+                "path": "/Groups",
+                "bulkId": "g",
+                "data": {"schemas": [GROUP], "displayName": "g", "members": [{"value": "ghost"}]},
+            }
+        ],
+    )
     assert int(result["Operations"][0]["status"]) == 400
     assert result["Operations"][0]["response"]["scimType"] == "invalidValue"
     assert ok(client.search("/Groups"))["totalResults"] == 0
@@ -81,7 +122,10 @@ def test_too_many_operations_is_413(client: ScimClient, state: Any, snapshot: An
 
 def test_too_large_payload_is_413(client: ScimClient, state: Any) -> None:
     data = {"schemas": [USER], "userName": "x", "title": "t" * state.settings.max_payload_size}
-    error(client.post("/Bulk", {"schemas": [BULK], "Operations": [{"method": "POST", "path": "/Users", "data": data}]}), 413)
+    error(
+        client.post("/Bulk", {"schemas": [BULK], "Operations": [{"method": "POST", "path": "/Users", "data": data}]}),
+        413,
+    )
 
 
 @pytest.mark.parametrize(
@@ -90,7 +134,14 @@ def test_too_large_payload_is_413(client: ScimClient, state: Any) -> None:
         {"method": "POST", "path": "/Pets", "data": {}},
         {"method": "GET", "path": "/Users"},
         {"method": "PUT", "path": "/Users/missing", "data": {"schemas": [USER], "userName": "x"}},
-        {"method": "PATCH", "path": "/Users/missing", "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "title", "value": "x"}]}},
+        {
+            "method": "PATCH",
+            "path": "/Users/missing",
+            "data": {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "add", "path": "title", "value": "x"}],
+            },
+        },
     ],
 )
 def test_bad_operations_fail_alone(client: ScimClient, operation: dict[str, Any]) -> None:

@@ -8,7 +8,11 @@ from tests.conftest import ENTERPRISE, GROUP, USER, ScimClient, error, ok
 def test_service_provider_config_announces_what_is_enforced(anonymous: ScimClient, state: object) -> None:
     body = ok(anonymous.get("/ServiceProviderConfig"))
     settings = state.settings  # type: ignore[attr-defined]
-    assert body["bulk"] == {"supported": True, "maxOperations": settings.bulk_max_operations, "maxPayloadSize": settings.max_payload_size}
+    assert body["bulk"] == {
+        "supported": True,
+        "maxOperations": settings.bulk_max_operations,
+        "maxPayloadSize": settings.max_payload_size,
+    }
     assert body["filter"] == {"supported": True, "maxResults": settings.max_results}
     assert body["etag"]["supported"] and body["sort"]["supported"] and body["patch"]["supported"]
     assert body["changePassword"]["supported"] is False

@@ -25,14 +25,18 @@ def test_if_none_match_with_the_current_version_is_304(client: ScimClient, make_
 
 
 WRITES = {
-    "put": lambda c, u, h: c.put(f"/Users/{u['id']}", {"schemas": [USER], "userName": u["userName"], "title": "x"}, headers=h),
+    "put": lambda c, u, h: c.put(
+        f"/Users/{u['id']}", {"schemas": [USER], "userName": u["userName"], "title": "x"}, headers=h
+    ),
     "patch": lambda c, u, h: c.patch(f"/Users/{u['id']}", [{"op": "add", "path": "title", "value": "x"}], headers=h),
     "delete": lambda c, u, h: c.delete(f"/Users/{u['id']}", headers=h),
 }
 
 
 @pytest.mark.parametrize("write", WRITES)
-def test_stale_if_match_is_412_and_changes_nothing(client: ScimClient, make_user: Any, snapshot: Any, write: str) -> None:
+def test_stale_if_match_is_412_and_changes_nothing(
+    client: ScimClient, make_user: Any, snapshot: Any, write: str
+) -> None:
     user = make_user()
     ok(client.patch(f"/Users/{user['id']}", [{"op": "add", "path": "nickName", "value": "n"}]))
     before = snapshot()

@@ -44,7 +44,10 @@ PEOPLE: list[dict[str, Any]] = [
         "userName": "Ådne_%",
         "displayName": "Ådne Øvrebø",
         "title": "100% _special_",
-        "emails": [{"value": "adne@example.no", "type": "work"}, {"value": "a@example.no", "type": "other", "primary": True}],
+        "emails": [
+            {"value": "adne@example.no", "type": "work"},
+            {"value": "a@example.no", "type": "other", "primary": True},
+        ],
         ENTERPRISE: {"department": "finance", "manager": {"value": "boss-1"}},
     },
     {
@@ -192,7 +195,12 @@ def test_every_resource_has_a_location(client: ScimClient, people: list[Any]) ->
 def test_filters_at_the_root_cover_every_type(client: ScimClient, people: list[Any], make_group: Any) -> None:
     group = make_group("Tour Operations", members=[people[0].id])
 
-    body = ok(client.post("/.search", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'displayName sw "Tour"'}))
+    body = ok(
+        client.post(
+            "/.search",
+            {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'displayName sw "Tour"'},
+        )
+    )
 
     assert _ids(body) == [group["id"]]
 
@@ -224,7 +232,9 @@ def test_filter_by_post_search(client: ScimClient, people: list[Any]) -> None:
         " and ".join(["not (" * 40 + "userName pr" + ")" * 40]),
     ],
 )
-def test_invalid_filters_are_refused_with_invalid_filter(client: ScimClient, people: list[Any], scim_filter: str) -> None:
+def test_invalid_filters_are_refused_with_invalid_filter(
+    client: ScimClient, people: list[Any], scim_filter: str
+) -> None:
     error(client.search("/Users", filter=scim_filter), 400, "invalidFilter")
 
 

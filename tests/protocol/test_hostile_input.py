@@ -42,7 +42,12 @@ QUERIES = [
 def test_hostile_bodies(client: ScimClient, make_user: Any, snapshot: Any, body: bytes) -> None:
     user = make_user()
     before = snapshot()
-    for method, path in (("POST", "/Users"), ("PUT", f"/Users/{user['id']}"), ("PATCH", f"/Users/{user['id']}"), ("POST", "/Bulk")):
+    for method, path in (
+        ("POST", "/Users"),
+        ("PUT", f"/Users/{user['id']}"),
+        ("PATCH", f"/Users/{user['id']}"),
+        ("POST", "/Bulk"),
+    ):
         response = client.request(method, path, data=body, headers={"Content-Type": SCIM})
         assert 400 <= response.status_code < 500, (method, response.get_data(as_text=True))
         assert response.get_json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]

@@ -25,7 +25,9 @@ def twelve(make_user: Any) -> list[dict[str, Any]]:
         (-4, 3, range(0, 3)),
     ],
 )
-def test_index_pages(client: ScimClient, twelve: list[dict[str, Any]], start_index: int, count: int, expected: range) -> None:
+def test_index_pages(
+    client: ScimClient, twelve: list[dict[str, Any]], start_index: int, count: int, expected: range
+) -> None:
     body = ok(client.search("/Users", sortBy="userName", startIndex=start_index, count=count))
 
     assert [r["userName"] for r in body.get("Resources", [])] == [f"user{i:02d}" for i in expected]
@@ -58,7 +60,9 @@ def _walk(client: ScimClient, **params: Any) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("order", ["ascending", "descending"])
-def test_cursor_pages_every_resource_once_in_order(client: ScimClient, twelve: list[dict[str, Any]], order: str) -> None:
+def test_cursor_pages_every_resource_once_in_order(
+    client: ScimClient, twelve: list[dict[str, Any]], order: str
+) -> None:
     pages = _walk(client, count=5, sortBy="userName", sortOrder=order)
 
     names = [r["userName"] for page in pages for r in page["Resources"]]

@@ -13,7 +13,11 @@ CASES = [
     ([{"op": "add", "path": "title", "value": "Lead"}], "title", "Lead"),
     ([{"op": "replace", "path": "displayName", "value": "Babs"}], "displayName", "Babs"),
     ([{"op": "remove", "path": "nickName"}], "nickName", None),
-    ([{"op": "replace", "path": "name.familyName", "value": "Jensen-Smith"}], "name", {"givenName": "Barbara", "familyName": "Jensen-Smith"}),
+    (
+        [{"op": "replace", "path": "name.familyName", "value": "Jensen-Smith"}],
+        "name",
+        {"givenName": "Barbara", "familyName": "Jensen-Smith"},
+    ),
     (
         [{"op": "add", "path": "emails", "value": [{"value": "home@example.com", "type": "home"}]}],
         "emails",
@@ -85,7 +89,10 @@ def test_patch_that_changes_nothing_keeps_the_version(client: ScimClient, barbar
         ([{"op": "replace", "path": "id", "value": "mine"}], "mutability"),
         ([{"op": "replace", "path": "active", "value": "perhaps"}], "invalidValue"),
         # one bad operation after a good one: nothing is applied
-        ([{"op": "replace", "path": "title", "value": "Lead"}, {"op": "add", "path": "nosuch", "value": 1}], "invalidPath"),
+        (
+            [{"op": "replace", "path": "title", "value": "Lead"}, {"op": "add", "path": "nosuch", "value": 1}],
+            "invalidPath",
+        ),
         ([], "invalidValue"),
     ],
 )
@@ -100,12 +107,27 @@ def test_bad_patches_are_refused_and_change_nothing(
 
 
 def test_patch_without_schemas_or_operations_is_refused(client: ScimClient, barbara: dict[str, Any]) -> None:
-    error(client.patch(f"/Users/{barbara['id']}", json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}), 400)
+    error(
+        client.patch(f"/Users/{barbara['id']}", json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}),
+        400,
+    )
     error(client.patch(f"/Users/{barbara['id']}", json=[{"op": "add"}]), 400)
 
 
-def test_patch_to_an_immutable_or_read_only_value_is_refused(client: ScimClient, make_user: Any, make_group: Any) -> None:
+def test_patch_to_an_immutable_or_read_only_value_is_refused(
+    client: ScimClient, make_user: Any, make_group: Any
+) -> None:
     user = make_user()
     group = make_group(members=[user["id"]])
-    error(client.patch(f"/Groups/{group['id']}", [{"op": "replace", "path": f'members[value eq "{user["id"]}"].value', "value": "other"}]), 400, "mutability")
-    error(client.patch(f"/Users/{user['id']}", [{"op": "add", "path": "meta.created", "value": "2020-01-01T00:00:00Z"}]), 400)
+    error(
+        client.patch(
+            f"/Groups/{group['id']}",
+            [{"op": "replace", "path": f'members[value eq "{user["id"]}"].value', "value": "other"}],
+        ),
+        400,
+        "mutability",
+    )
+    error(
+        client.patch(f"/Users/{user['id']}", [{"op": "add", "path": "meta.created", "value": "2020-01-01T00:00:00Z"}]),
+        400,
+    )

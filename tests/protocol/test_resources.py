@@ -22,7 +22,9 @@ def test_create_answers_201_with_location_and_etag(client: ScimClient) -> None:
 
 
 def test_read_returns_what_was_stored(client: ScimClient, make_user: Any) -> None:
-    user = make_user("bjensen", emails=[{"value": "b@example.com", "type": "work"}], **{ENTERPRISE: {"department": "IT"}})
+    user = make_user(
+        "bjensen", emails=[{"value": "b@example.com", "type": "work"}], **{ENTERPRISE: {"department": "IT"}}
+    )
 
     body = ok(client.get(f"/Users/{user['id']}"))
 
@@ -118,13 +120,18 @@ def test_malformed_json_is_invalid_syntax(client: ScimClient, snapshot: Any) -> 
 
 
 def test_a_body_that_is_not_json_is_415(client: ScimClient) -> None:
-    response = client.request("POST", "/Users", data=b"userName=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = client.request(
+        "POST", "/Users", data=b"userName=x", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     error(response, 415)
 
 
 def test_plain_json_content_type_is_accepted(client: ScimClient) -> None:
     response = client.request(
-        "POST", "/Users", data=b'{"schemas": ["%s"], "userName": "x"}' % USER.encode(), headers={"Content-Type": "application/json"}
+        "POST",
+        "/Users",
+        data=b'{"schemas": ["%s"], "userName": "x"}' % USER.encode(),
+        headers={"Content-Type": "application/json"},
     )
     ok(response, 201)
 
@@ -147,7 +154,10 @@ def test_unknown_endpoint_is_404_and_wrong_method_is_405(client: ScimClient) -> 
 def test_groups_round_trip(client: ScimClient, make_user: Any) -> None:
     user = make_user("bjensen")
     created = ok(
-        client.post("/Groups", {"schemas": [GROUP], "displayName": "Tour Guides", "externalId": "tg", "members": [{"value": user["id"]}]}),
+        client.post(
+            "/Groups",
+            {"schemas": [GROUP], "displayName": "Tour Guides", "externalId": "tg", "members": [{"value": user["id"]}]},
+        ),
         201,
     )
     assert created["members"][0]["value"] == user["id"]

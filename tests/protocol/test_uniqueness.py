@@ -27,7 +27,11 @@ def test_rename_onto_a_taken_name_is_409(client: ScimClient, make_user: Any, sna
     bob = make_user("bob")
     before = snapshot()
     error(client.put(f"/Users/{bob['id']}", {"schemas": [USER], "userName": "ALICE"}), 409, "uniqueness")
-    error(client.patch(f"/Users/{bob['id']}", [{"op": "replace", "path": "userName", "value": "Alice"}]), 409, "uniqueness")
+    error(
+        client.patch(f"/Users/{bob['id']}", [{"op": "replace", "path": "userName", "value": "Alice"}]),
+        409,
+        "uniqueness",
+    )
     assert snapshot() == before
 
 
