@@ -138,11 +138,14 @@ class Registry:
 Plugin = Callable[[Registry], None]
 
 
+def installed_plugins() -> list[Plugin]:
+    """The ``scim_server.plugins`` entry points of the installed distributions."""
+    return [entry.load() for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name)]
+
+
 def load_registry(plugins: Iterable[Plugin] | None = None) -> Registry:
-    """Build a registry from the given plugins, or from the installed entry points."""
+    """Build a registry from the given plugins, or from the installed ones."""
     registry = Registry()
-    if plugins is None:
-        plugins = [entry.load() for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name)]
-    for plugin in plugins:
+    for plugin in installed_plugins() if plugins is None else plugins:
         plugin(registry)
     return registry

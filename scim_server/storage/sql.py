@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -102,6 +102,7 @@ class SqlStorage(ScimStorage):
         self.indexer = Indexer(Catalogue(engine), self.relation_fields)
         self.mapper = Mapper(registry, self.plan)
         self.hooks = list(registry.write_hooks)
+        self._excluded: dict[type[Any], dict[str, Any]] = {}
         self._session: ContextVar[Session | None] = ContextVar(f"scim_session_{id(self)}", default=None)
         self._writing: ContextVar[bool] = ContextVar(f"scim_writing_{id(self)}", default=False)
         for name in self.types:
@@ -233,18 +234,26 @@ class SqlStorage(ScimStorage):
 
     def _document(self, name: str, resource: Resource[Any]) -> dict[str, Any]:
         """The JSON kept for a resource: what it holds but its identity, meta, relations and write-only values."""
-        return resource.model_dump(mode="json", exclude=_excluded(type(resource), self.relation_fields))
+        model = type(resource)
+        excluded = self._excluded.get(model)
+        if excluded is None:
+            excluded = self._excluded[model] = _excluded(model, self.relation_fields.get(str(model.__schema__), ()))
+        return resource.model_dump(mode="json", exclude=excluded)
 
     def _index(self, session: Session, name: str, pk: int, resource: Resource[Any]) -> None:
         rows = list(self.plan(name).rows(resource, pk))
         if rows:
             session.execute(insert(ValueRow), rows)
 
-    def _run_hooks(self, session: Session, name: str, before: Any, after: Any) -> None:
-        if self.hooks:
-            context = WriteContext(session, self, current_actor(), utcnow())
-            for hook in self.hooks:
-                hook(context, name, before, after)
+    def _run_hooks(self, session: Session, name: str, before: Any, after: Any) -> Any:
+        """Run the write hooks on a copy of the new state (the caller's stays untouched); return what to store."""
+        if not self.hooks:
+            return after
+        after = after.model_copy(deep=True) if after is not None else None
+        context = WriteContext(session, self, current_actor(), utcnow())
+        for hook in self.hooks:
+            hook(context, name, before, after)
+        return after
 
     def _write_relations(self, session: Session, name: str, pk: int, resource: Resource[Any], *, replace: bool) -> bool:
         membership = self.memberships.get(name)
@@ -259,7 +268,7 @@ class SqlStorage(ScimStorage):
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         name = self._type_name(resource_type)
         with self.session() as session:
-            self._run_hooks(session, name, None, resource)
+            resource = self._run_hooks(session, name, None, resource)
             now = utcnow()
             actor = current_actor().client
             try:
@@ -320,7 +329,7 @@ class SqlStorage(ScimStorage):
             if expected_version is not None and parse_version(expected_version) != row.version:
                 raise PreconditionFailedException
             before = self._assemble(session, name, [row]) if self.hooks else [None]
-            self._run_hooks(session, name, before[0], resource)
+            resource = self._run_hooks(session, name, before[0], resource)
             try:
                 session.execute(
                     update(ResourceRow)
@@ -482,16 +491,10 @@ def _kept(model: type[Any], attribute: str, attributes: tuple[str, ...], exclude
     return any(path.attr.split(".")[0].lower() == attribute.lower() for path in paths)
 
 
-_EXCLUDED: dict[type[Any], Any] = {}
-
-
-def _excluded(model: type[Any], relation_fields: dict[str, frozenset[str]]) -> Any:
-    """Fields kept out of a stored document, as pydantic's ``exclude`` argument (cached per model)."""
-    cached = _EXCLUDED.get(model)
-    if cached is not None:
-        return cached
+def _excluded(model: type[Any], relations: Iterable[str]) -> dict[str, Any]:
+    """Fields kept out of a stored document, as pydantic's ``exclude`` argument."""
     excluded: dict[str, Any] = {"id": True, "meta": True}
-    for name in relation_fields.get(str(model.__schema__), ()):
+    for name in relations:
         excluded[name] = True
     for path in parametrize(Path, model).iter_paths(include_subattributes=False):
         binding = path.resolve()
@@ -501,5 +504,4 @@ def _excluded(model: type[Any], relation_fields: dict[str, frozenset[str]]) -> A
             excluded[binding.field_name] = True
         else:
             excluded.setdefault(binding.model.__name__, {})[binding.field_name] = True
-    _EXCLUDED[model] = excluded
     return excluded
