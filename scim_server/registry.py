@@ -57,12 +57,13 @@ class Membership:
 
 
 class WriteHook(Protocol):
-    """Called by the storage inside the transaction of every write.
+    """Called by the storage inside the transaction of every write of the resource types it was registered for.
 
-    ``before`` is None for a creation, ``after`` is None for a deletion. A hook
-    may change ``after`` before it is stored, write related rows through
-    ``context``, or raise a ``SCIMException`` to refuse the write; the storage
-    rolls the whole operation back then.
+    ``before`` is None for a creation, ``after`` is None for a deletion;
+    ``before`` is read without its membership attributes (a group's members).
+    A hook may change ``after`` before it is stored, write related rows
+    through ``context``, or raise a ``SCIMException`` to refuse the write; the
+    storage rolls the whole operation back then.
     """
 
     def __call__(self, context: Any, resource_type: str, before: Any, after: Any) -> None: ...
@@ -75,7 +76,8 @@ class Registry:
     resources: dict[str, ResourceDeclaration] = field(default_factory=dict)
     extensions: list[ExtensionDeclaration] = field(default_factory=list)
     memberships: list[Membership] = field(default_factory=list)
-    write_hooks: list[WriteHook] = field(default_factory=list)
+    write_hooks: list[tuple[WriteHook, frozenset[str] | None]] = field(default_factory=list)
+    """Each hook with the resource types it applies to (None: all of them)."""
 
     def add_resource(
         self, name: str, endpoint: str, model: type[Resource[Any]], description: str = "", *, principal: bool = False
@@ -95,8 +97,11 @@ class Registry:
     def add_membership(self, membership: Membership) -> None:
         self.memberships.append(membership)
 
-    def add_write_hook(self, hook: WriteHook) -> None:
-        self.write_hooks.append(hook)
+    def add_write_hook(self, hook: WriteHook, *, resource_types: Iterable[str] | None = None) -> None:
+        self.write_hooks.append((hook, frozenset(resource_types) if resource_types is not None else None))
+
+    def hooks_for(self, resource_type: str) -> list[WriteHook]:
+        return [hook for hook, types in self.write_hooks if types is None or resource_type in types]
 
     def resource_types(self) -> list[ResourceType]:
         """One ``ResourceType`` per declared resource, with the extensions declared for it."""

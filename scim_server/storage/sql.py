@@ -101,7 +101,7 @@ class SqlStorage(ScimStorage):
         self.relation_fields = {schema: frozenset(names) for schema, names in skipped.items()}
         self.indexer = Indexer(Catalogue(engine), self.relation_fields)
         self.mapper = Mapper(registry, self.plan)
-        self.hooks = list(registry.write_hooks)
+        self.hooks = {name: registry.hooks_for(name) for name in self.types}
         self._excluded: dict[type[Any], dict[str, Any]] = {}
         self._session: ContextVar[Session | None] = ContextVar(f"scim_session_{id(self)}", default=None)
         self._writing: ContextVar[bool] = ContextVar(f"scim_writing_{id(self)}", default=False)
@@ -170,7 +170,8 @@ class SqlStorage(ScimStorage):
             ResourceRow.data,
         ).where(ResourceRow.id == resource_id, ResourceRow.resource_type == name)
         if self._writing.get() and self.engine.dialect.name == "postgresql":
-            query = query.with_for_update()
+            # FOR NO KEY UPDATE: rows that reference this one (memberships) can still be inserted meanwhile.
+            query = query.with_for_update(key_share=True)
         row = session.execute(query).first()
         if row is None:
             raise NotFoundException(detail=f"{name} {resource_id!r} not found")
@@ -200,20 +201,26 @@ class SqlStorage(ScimStorage):
         )
 
     def _assemble(
-        self, session: Session, name: str, rows: Sequence[Any], parameters: ResponseParameters[Any] | None = None
+        self,
+        session: Session,
+        name: str,
+        rows: Sequence[Any],
+        parameters: ResponseParameters[Any] | None = None,
+        *,
+        relations: bool = True,
     ) -> list[Resource[Any]]:
-        """Build the resources of rows of one type, with their relations in one query per relation."""
+        """Build the resources of rows of one type, with their memberships in one query per membership."""
         model = self.models[name]
-        relations: dict[str, dict[int, list[dict[str, Any]]]] = {}
+        related: dict[str, dict[int, list[dict[str, Any]]]] = {}
         pks = [row.pk for row in rows]
-        if name in self.memberships:
+        if relations and name in self.memberships:
             membership = self.memberships[name]
             if self._keeps(name, membership.membership.attribute, parameters):
-                relations[membership.membership.attribute] = membership.members_of(session, pks)
-        if name in self.reverse:
+                related[membership.membership.attribute] = membership.members_of(session, pks)
+        if relations and name in self.reverse:
             attribute, memberships = self.reverse[name]
             if self._keeps(name, attribute, parameters):
-                relations[attribute] = memberships.owners_of(session, pks)
+                related[attribute] = memberships.owners_of(session, pks)
         resources = []
         for row in rows:
             data = dict(row.data)
@@ -224,7 +231,7 @@ class SqlStorage(ScimStorage):
                 "lastModified": row.last_modified,
                 "version": version_tag(row.version),
             }
-            for attribute, values in relations.items():
+            for attribute, values in related.items():
                 if values.get(row.pk):
                     data[attribute] = values[row.pk]
             resources.append(model.model_validate(data))
@@ -247,13 +254,19 @@ class SqlStorage(ScimStorage):
 
     def _run_hooks(self, session: Session, name: str, before: Any, after: Any) -> Any:
         """Run the write hooks on a copy of the new state (the caller's stays untouched); return what to store."""
-        if not self.hooks:
+        if not self.hooks[name]:
             return after
         after = after.model_copy(deep=True) if after is not None else None
         context = WriteContext(session, self, current_actor(), utcnow())
-        for hook in self.hooks:
+        for hook in self.hooks[name]:
             hook(context, name, before, after)
         return after
+
+    def _before(self, session: Session, name: str, row: Any) -> Any:
+        """The stored state a hook compares with, read only when a hook will look at it."""
+        if not self.hooks[name]:
+            return None
+        return self._assemble(session, name, [row], relations=False)[0]
 
     def _write_relations(self, session: Session, name: str, pk: int, resource: Resource[Any], *, replace: bool) -> bool:
         membership = self.memberships.get(name)
@@ -328,8 +341,7 @@ class SqlStorage(ScimStorage):
             row = self._locked(session, name, str(resource.id))
             if expected_version is not None and parse_version(expected_version) != row.version:
                 raise PreconditionFailedException
-            before = self._assemble(session, name, [row]) if self.hooks else [None]
-            resource = self._run_hooks(session, name, before[0], resource)
+            resource = self._run_hooks(session, name, self._before(session, name, row), resource)
             try:
                 session.execute(
                     update(ResourceRow)
@@ -355,8 +367,7 @@ class SqlStorage(ScimStorage):
             row = self._locked(session, name, resource_id)
             if expected_version is not None and parse_version(expected_version) != row.version:
                 raise PreconditionFailedException
-            if self.hooks:
-                self._run_hooks(session, name, self._assemble(session, name, [row])[0], None)
+            self._run_hooks(session, name, self._before(session, name, row), None)
             owners = session.scalars(select(MemberRow.owner_pk).where(MemberRow.member_pk == row.pk)).all()
             self.touch(session, owners)
             session.execute(delete(ResourceRow).where(ResourceRow.pk == row.pk))

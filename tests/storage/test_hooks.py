@@ -33,7 +33,7 @@ def audit_hook(context: WriteContext, resource_type: str, before: Any, after: An
 
 
 def plugin(registry: Registry) -> None:
-    registry.add_write_hook(audit_hook)
+    registry.add_write_hook(audit_hook, resource_types=["User"])
 
 
 @pytest.fixture
