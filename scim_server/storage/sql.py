@@ -53,6 +53,15 @@ from .tables import MemberRow, ResourceRow, ValueRow
 
 VERSION_TAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 RESOURCE_ID = re.compile(r"^[0-9a-f]{32}$")
+ROW = (
+    ResourceRow.pk,
+    ResourceRow.id,
+    ResourceRow.created,
+    ResourceRow.last_modified,
+    ResourceRow.version,
+    ResourceRow.data,
+)
+"""What ``_assemble`` reads of a resource row."""
 """The ids this storage issues; anything else cannot name a stored resource."""
 
 
@@ -161,14 +170,7 @@ class SqlStorage(ScimStorage):
     def _locked(self, session: Session, name: str, resource_id: str) -> Any:
         if not RESOURCE_ID.match(resource_id or ""):
             raise NotFoundException(detail=f"{name} not found")
-        query = select(
-            ResourceRow.pk,
-            ResourceRow.id,
-            ResourceRow.created,
-            ResourceRow.last_modified,
-            ResourceRow.version,
-            ResourceRow.data,
-        ).where(ResourceRow.id == resource_id, ResourceRow.resource_type == name)
+        query = select(*ROW).where(ResourceRow.id == resource_id, ResourceRow.resource_type == name)
         if self._writing.get() and self.engine.dialect.name == "postgresql":
             # FOR NO KEY UPDATE: rows that reference this one (memberships) can still be inserted meanwhile.
             query = query.with_for_update(key_share=True)
@@ -306,16 +308,7 @@ class SqlStorage(ScimStorage):
             return self._reload(session, name, pk)
 
     def _reload(self, session: Session, name: str, pk: int) -> Resource[Any]:
-        row = session.execute(
-            select(
-                ResourceRow.pk,
-                ResourceRow.id,
-                ResourceRow.created,
-                ResourceRow.last_modified,
-                ResourceRow.version,
-                ResourceRow.data,
-            ).where(ResourceRow.pk == pk)
-        ).one()
+        row = session.execute(select(*ROW).where(ResourceRow.pk == pk)).one()
         return self._assemble(session, name, [row])[0]
 
     def touch(self, session: Session, pks: Sequence[int]) -> None:
@@ -388,15 +381,7 @@ class SqlStorage(ScimStorage):
         ordering.descending = bool(
             search_request.sort_by is not None and search_request.sort_order == SearchRequest.SortOrder.descending
         )
-        columns = [
-            resource.c.pk,
-            resource.c.id,
-            resource.c.resource_type,
-            resource.c.created,
-            resource.c.last_modified,
-            resource.c.version,
-            resource.c.data,
-        ]
+        columns: list[Any] = [*ROW, ResourceRow.resource_type]
         if ordering.value is not None:
             columns.append(ordering.value.label("sort_value"))
         base = select(*columns).where(where)

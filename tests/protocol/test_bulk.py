@@ -81,35 +81,21 @@ def test_fail_on_errors_stops_the_request(client: ScimClient) -> None:
     assert ok(client.search("/Users"))["totalResults"] == 1
 
 
-def test_unresolved_bulk_id_is_a_conflict(client: ScimClient) -> None:
-    result = bulk(
-        client,
-        [
-            {
-                "method": "POST",
-                "path": "/Groups",
-                "bulkId": "g",
-                "data": {"schemas": [GROUP], "displayName": "g", "members": [{"value": "bulkId:nope"}]},
-            }
-        ],
-    )
-    assert int(result["Operations"][0]["status"]) == 409
+@pytest.mark.parametrize(
+    ("member", "status", "scim_type"),
+    [
+        ("bulkId:nope", 409, None),  # a bulkId no operation creates
+        ("ghost", 400, "invalidValue"),  # an id that names no User or Group
+    ],
+)
+def test_unresolvable_members_fail_their_operation(
+    client: ScimClient, member: str, status: int, scim_type: str | None
+) -> None:
+    data = {"schemas": [GROUP], "displayName": "g", "members": [{"value": member}]}
+    result = bulk(client, [{"method": "POST", "path": "/Groups", "bulkId": "g", "data": data}])
 
-
-def test_member_that_does_not_exist_fails_its_operation(client: ScimClient) -> None:
-    result = bulk(
-        client,
-        [
-            {
-                "method": "POST",
-                "path": "/Groups",
-                "bulkId": "g",
-                "data": {"schemas": [GROUP], "displayName": "g", "members": [{"value": "ghost"}]},
-            }
-        ],
-    )
-    assert int(result["Operations"][0]["status"]) == 400
-    assert result["Operations"][0]["response"]["scimType"] == "invalidValue"
+    assert int(result["Operations"][0]["status"]) == status
+    assert result["Operations"][0]["response"].get("scimType") == scim_type
     assert ok(client.search("/Groups"))["totalResults"] == 0
 
 

@@ -1,4 +1,4 @@
-"""Write hooks: how extensions (the lifecycle rules) act inside the transaction of a write, without touching the core."""
+"""Write hooks: how extensions (the lifecycle rules) act inside the transaction of a write."""
 
 from __future__ import annotations
 
