@@ -153,7 +153,7 @@ class Handler(ScimHandler):
                     others.append(operation.model_copy(update={"value": rest}))
                 continue
             binding = operation.path.resolve()
-            if binding is None or binding.field_name.lower() != attribute:
+            if binding is None or binding.field_name != memberships.field_name:
                 others.append(operation)
                 continue
             if binding.sub_field_name is not None:
@@ -174,9 +174,7 @@ class Handler(ScimHandler):
             return self._remove_selected(session, name, pk, change.path, memberships)
         if change.entries is None:
             return memberships.remove(session, pk)
-        binding = parametrize(Path, self.storage.models[name])(memberships.membership.attribute).resolve()
-        assert binding is not None
-        members = memberships.resolve(session, pk, _entries(change.entries, cast(type[Any], binding.field_type)))
+        members = memberships.resolve(session, pk, _entries(change.entries, cast(type[Any], memberships.entry_model)))
         if change.op == Op.add:
             return memberships.add(session, pk, members)
         if change.op == Op.replace_:

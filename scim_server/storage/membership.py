@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scim2_models import InvalidValueException
+from scim2_models import AttributeBinding, InvalidValueException
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
@@ -42,9 +42,13 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 class Memberships:
     """One declared membership (``Group.members`` / ``User.groups``) over ``scim_member``."""
 
-    def __init__(self, membership: Membership, endpoints: dict[str, str]) -> None:
+    def __init__(self, membership: Membership, endpoints: dict[str, str], binding: AttributeBinding) -> None:
         self.membership = membership
         self.endpoints = endpoints
+        self.field_name = binding.field_name
+        """The owner model's Python field for the attribute (``members``)."""
+        self.entry_model = binding.field_type
+        """The model of one entry (``GroupMember``)."""
 
     def _reference(self, resource_type: str, id_: str) -> str:
         return f"{self.endpoints.get(resource_type, resource_type)}/{id_}"

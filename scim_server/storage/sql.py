@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from scim2_models import (
+    AttributeBinding,
     NotFoundException,
     Path,
     PreconditionFailedException,
@@ -98,16 +99,20 @@ class SqlStorage(ScimStorage):
             name: cast(type[Resource[Any]], provider.model_for(rt)) for name, rt in self.types.items()
         }
         endpoints = {name: d.endpoint.strip("/") for name, d in registry.resources.items()}
-        self.memberships = {m.owner: Memberships(m, endpoints) for m in registry.memberships}
-        self.reverse = {
-            m.reverse[0]: (m.reverse[1], Memberships(m, endpoints)) for m in registry.memberships if m.reverse
-        }
+        self.memberships: dict[str, Memberships] = {}
+        self.reverse: dict[str, tuple[str, Memberships]] = {}
         skipped: dict[str, set[str]] = {}
         for m in registry.memberships:
-            skipped.setdefault(str(self.models[m.owner].__schema__), set()).add(m.attribute)
+            store = Memberships(m, endpoints, self._binding(m.owner, m.attribute))
+            self.memberships[m.owner] = store
+            skipped.setdefault(str(self.models[m.owner].__schema__), set()).add(store.field_name)
             if m.reverse:
-                skipped.setdefault(str(self.models[m.reverse[0]].__schema__), set()).add(m.reverse[1])
+                member_type, attribute = m.reverse
+                self.reverse[member_type] = (attribute, store)
+                field_name = self._binding(member_type, attribute).field_name
+                skipped.setdefault(str(self.models[member_type].__schema__), set()).add(field_name)
         self.relation_fields = {schema: frozenset(names) for schema, names in skipped.items()}
+        """Python fields kept out of documents and the value index, by schema: memberships live in their table."""
         self.indexer = Indexer(Catalogue(engine), self.relation_fields)
         self.mapper = Mapper(registry, self.plan)
         self.hooks = {name: registry.hooks_for(name) for name in self.types}
@@ -116,6 +121,12 @@ class SqlStorage(ScimStorage):
         self._writing: ContextVar[bool] = ContextVar(f"scim_writing_{id(self)}", default=False)
         for name in self.types:
             self.plan(name)  # outside any transaction: the catalogue commits on its own
+
+    def _binding(self, resource_type: str, attribute: str) -> AttributeBinding:
+        binding = parametrize(Path, self.models[resource_type])(attribute).resolve()
+        if binding is None:
+            raise ValueError(f"{resource_type} has no attribute {attribute!r} to hold a membership")
+        return binding
 
     # -- Transactions -----------------------------------------------------
 
@@ -274,7 +285,7 @@ class SqlStorage(ScimStorage):
         membership = self.memberships.get(name)
         if membership is None:
             return False
-        entries = getattr(resource, membership.membership.attribute, None) or []
+        entries = getattr(resource, membership.field_name, None) or []
         members = membership.resolve(session, pk, entries)
         if replace:
             return membership.replace(session, pk, members)
