@@ -174,7 +174,8 @@ class Handler(ScimHandler):
             return self._remove_selected(session, name, pk, change.path, memberships)
         if change.entries is None:
             return memberships.remove(session, pk)
-        members = memberships.resolve(session, pk, _entries(change.entries, cast(type[Any], memberships.entry_model)))
+        entries = _entries(change.entries, cast(type[Any], memberships.entry_model))
+        members = memberships.resolve(session, pk, entries, strict=change.op != Op.remove)
         if change.op == Op.add:
             return memberships.add(session, pk, members)
         if change.op == Op.replace_:

@@ -92,12 +92,16 @@ class Memberships:
 
     # -- Resolving what a client sent ----------------------------------------
 
-    def resolve(self, session: Session, owner_pk: int | None, entries: Iterable[Any]) -> list[Member]:
+    def resolve(
+        self, session: Session, owner_pk: int | None, entries: Iterable[Any], *, strict: bool = True
+    ) -> list[Member]:
         """Map member entries (value, type, display) to rows, refusing ids that name no User or Group.
 
         A reference that cannot be read unambiguously — no value, a type that
         is not the referenced resource's — is refused too: guessing would
-        store a membership the client did not mean.
+        store a membership the client did not mean. Without ``strict`` (for
+        removals) such entries are skipped: removing a member that is gone,
+        as a client catching up on a deletion does, changes nothing.
         """
         wanted: dict[str, Any] = {}
         for entry in entries:
@@ -117,11 +121,15 @@ class Memberships:
         members = []
         for id_, entry in wanted.items():
             if id_ not in found:
+                if not strict:
+                    continue
                 kinds = " or ".join(self.membership.member_types)
                 raise InvalidValueException(detail=f"members: no {kinds} has the id {id_!r}")
             pk, resource_type = found[id_]
             declared = getattr(entry, "type", None)
             if declared and str(declared).lower() != resource_type.lower():
+                if not strict:
+                    continue
                 raise InvalidValueException(detail=f"members: {id_!r} is a {resource_type}, not a {declared}")
             if pk == owner_pk:
                 raise InvalidValueException(detail="members: a group cannot be a member of itself")

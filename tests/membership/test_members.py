@@ -40,6 +40,10 @@ SHAPES = {
     "remove all": (lambda ids: [{"op": "remove", "path": "members"}], []),
     # Microsoft Entra ID: Remove with a value removes those members only.
     "Entra remove with value": (lambda ids: [{"op": "Remove", "path": "members", "value": [{"value": ids[1]}]}], [0]),
+    "remove a member that is gone": (
+        lambda ids: [{"op": "Remove", "path": "members", "value": [{"value": "0" * 32}, {"value": ids[1]}]}],
+        [0],
+    ),
     "replace the set": (
         lambda ids: [{"op": "replace", "path": "members", "value": [{"value": ids[2]}, {"value": ids[1]}]}],
         [1, 2],
