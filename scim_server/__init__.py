@@ -15,9 +15,14 @@ from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from . import db, health
+from pydantic import ValidationError
+from scim2_models import ScimProvider, SearchRequest
+from scim2_server.utils import parametrize
+
+from . import admin, db, health
 from .api import ScimApi
 from .config import Settings, load_settings
+from .policy import Policy, PolicyError, load_policy
 from .registry import Plugin, Registry, load_registry
 from .service import POLICY, Service, service_provider_config
 from .storage.sql import SqlStorage
@@ -34,6 +39,7 @@ class ScimServerState:
     engine: Engine
     registry: Registry
     storage: SqlStorage
+    policy: Policy
 
     def authenticate(self, token: str) -> Principal | None:
         with Session(self.engine) as session:
@@ -54,14 +60,30 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Plugin
 
     registry = load_registry(plugins)
     provider = registry.provider(service_provider_config(settings), POLICY)
-    storage = SqlStorage(engine, registry, provider)
+    policy = load_policy(settings.policy_file)
+    check_role_mappings(policy, provider, registry.principal_type)
+    storage = SqlStorage(engine, registry, provider, policy)
     user_type = next((rt for rt in provider.resource_types if rt.name == registry.principal_type), None)
-    service = Service(provider, secret=app.secret_key, user_type=user_type)
+    read_only = frozenset(name for name, declaration in registry.resources.items() if declaration.read_only)
+    service = Service(provider, secret=app.secret_key, user_type=user_type, read_only=read_only)
 
-    state = ScimServerState(settings, engine, registry, storage)
+    state = ScimServerState(settings, engine, registry, storage, policy)
     app.extensions["scim_server"] = state
     ScimApi(storage, provider, service=service, base_url=settings.base_url, authenticate=state.authenticate).init_app(
         app
     )
     health.init_app(app)
+    admin.init_app(app, registry.admin_blueprints)
     return app
+
+
+def check_role_mappings(policy: Policy, provider: ScimProvider, principal_type: str | None) -> None:
+    """Role-mapping filters must name attributes users have: a typo would silently grant nothing."""
+    model = provider.model_for(principal_type) if principal_type else None
+    for index, mapping in enumerate(policy.role_mappings):
+        if model is None:
+            raise PolicyError("roleMappings: no resource type holds users to map roles to")
+        try:
+            parametrize(SearchRequest, model).model_validate({"filter": mapping.filter})
+        except ValidationError as exception:
+            raise PolicyError(f"invalid policy: roleMappings.{index}.filter: {exception.errors()[0]['msg']}") from exception

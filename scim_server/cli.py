@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from . import db
 from .config import ConfigurationError, Settings, load_settings
+from .policy import PolicyError
+from .registry import load_registry
 from .tokens import SCOPES, create_token, list_tokens, revoke_tokens
 
 
@@ -72,6 +74,27 @@ def db_upgrade() -> None:
     click.echo("database is up to date")
 
 
+@main.group("policy")
+def policy_group() -> None:
+    """The lifecycle policy (SCIM_POLICY_FILE)."""
+
+
+@policy_group.command("show")
+def policy_show() -> None:
+    """Print the effective policy as TOML: the file over the shipped defaults."""
+    click.echo(app().extensions["scim_server"].policy.as_toml(), nl=False)
+
+
+def app() -> Any:
+    """The application, built as the server builds it, so that every setting and the policy are validated."""
+    from . import create_app
+
+    try:
+        return create_app()
+    except (ConfigurationError, PolicyError) as exception:
+        raise click.ClickException(str(exception)) from exception
+
+
 @main.group()
 def tokens() -> None:
     """Bearer tokens of named clients."""
@@ -113,3 +136,7 @@ def tokens_revoke(name: str) -> None:
         click.echo(f"no live token for {name!r}", err=True)
         sys.exit(1)
     click.echo(f"revoked {count} token(s) of {name!r}")
+
+
+for _command in load_registry().commands:
+    main.add_command(_command)

@@ -36,6 +36,9 @@ class Settings:
     """Public root of the SCIM endpoints (``https://idm.example.com/scim/v2``), used in
     ``meta.location`` when a reverse proxy hides the real host."""
 
+    policy_file: str | None = None
+    """The lifecycle policy (TOML); the shipped defaults apply without one."""
+
     secret_key: str | None = None
     """Seals pagination cursors. Left empty, one is generated once and kept in the
     database, so every process on that database shares it."""
@@ -69,6 +72,7 @@ class _SettingsSchema(Schema):
 
     SCIM_DATABASE_URL = mfields.String(attribute="database_url", validate=validate.Length(min=1))
     SCIM_BASE_URL = mfields.Url(attribute="base_url", require_tld=False, allow_none=True)
+    SCIM_POLICY_FILE = mfields.String(attribute="policy_file", allow_none=True)
     SCIM_SECRET_KEY = mfields.String(attribute="secret_key", allow_none=True, validate=validate.Length(min=16))
     SCIM_MAX_PAYLOAD_SIZE = mfields.Integer(attribute="max_payload_size", validate=validate.Range(min=1024))
     SCIM_BULK_MAX_OPERATIONS = mfields.Integer(attribute="bulk_max_operations", validate=validate.Range(min=1))

@@ -103,6 +103,17 @@ class Handler(ScimHandler):
         *,
         response_parameters: ResponseParameters[Any] | None = None,
     ) -> Resource[Any]:
+        with self.storage.patching(patch_op):
+            return self._patch_resource(resource_type, resource_id, patch_op, conditions, response_parameters)
+
+    def _patch_resource(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        patch_op: PatchOp[Any],
+        conditions: Conditions,
+        response_parameters: ResponseParameters[Any] | None,
+    ) -> Resource[Any]:
         name = str(resource_type.name)
         memberships = self.storage.membership(name)
         if memberships is None:

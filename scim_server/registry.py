@@ -29,6 +29,8 @@ class ResourceDeclaration:
     description: str = ""
     principal: bool = False
     """Whether a token can be bound to a resource of this type, which ``/Me`` then serves."""
+    read_only: bool = False
+    """Whether clients may only read it (the server writes it, as the audit trail)."""
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,30 @@ class Registry:
     memberships: list[Membership] = field(default_factory=list)
     write_hooks: list[tuple[WriteHook, frozenset[str] | None]] = field(default_factory=list)
     """Each hook with the resource types it applies to (None: all of them)."""
+    admin_blueprints: list[Any] = field(default_factory=list)
+    commands: list[Any] = field(default_factory=list)
 
     def add_resource(
-        self, name: str, endpoint: str, model: type[Resource[Any]], description: str = "", *, principal: bool = False
+        self,
+        name: str,
+        endpoint: str,
+        model: type[Resource[Any]],
+        description: str = "",
+        *,
+        principal: bool = False,
+        read_only: bool = False,
     ) -> None:
         if name in self.resources:
             raise ValueError(f"resource type {name!r} is declared twice")
-        self.resources[name] = ResourceDeclaration(name, endpoint, model, description, principal)
+        self.resources[name] = ResourceDeclaration(name, endpoint, model, description, principal, read_only)
+
+    def add_admin_blueprint(self, blueprint: Any) -> None:
+        """Routes under ``/admin``; build the blueprint with ``scim_server.admin.admin_blueprint``."""
+        self.admin_blueprints.append(blueprint)
+
+    def add_command(self, command: Any) -> None:
+        """A click command or group added to ``scim-server``."""
+        self.commands.append(command)
 
     @property
     def principal_type(self) -> str | None:

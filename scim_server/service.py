@@ -39,6 +39,7 @@ from scim2_models import (
     UnauthorizedException,
 )
 from scim2_server.requests import ScimRequest
+from scim2_server.errors import MethodNotAllowedException
 from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation, Target
 from scim2_server.service import ScimService, scim_exception_of
@@ -106,9 +107,17 @@ def _holds_nul(value: Any) -> bool:
 
 
 class Service(ScimService):
-    def __init__(self, *args: Any, user_type: ResourceType | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        user_type: ResourceType | None = None,
+        read_only: frozenset[str] = frozenset(),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.user_type = user_type
+        self.read_only = read_only
+        """Resource types clients may only read."""
 
     def _endpoint_of(self, name: str) -> str:
         return self.endpoint_of(self.get_resource_type(name))
@@ -118,6 +127,8 @@ class Service(ScimService):
         if not isinstance(principal, Principal):
             raise UnauthorizedException(detail="a bearer token is required")
         scope = "read" if target.operation in READ_OPERATIONS else "write"
+        if scope == "write" and resource_type.name in self.read_only:
+            raise MethodNotAllowedException(allowed=["GET"], detail=f"{resource_type.endpoint} is read-only")
         if not principal.has(scope):
             raise ForbiddenException(detail=f"this token lacks the {scope!r} scope")
 

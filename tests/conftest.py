@@ -19,6 +19,7 @@ from werkzeug.test import TestResponse
 
 from scim_server import ScimServerState, create_app
 from scim_server.storage.tables import MemberRow, ResourceRow, ValueRow
+from extensions.lifecycle.approvals import ApprovalRow
 from scim_server.tokens import TokenRow, create_token
 
 SCIM = "application/scim+json"
@@ -26,6 +27,9 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+LIFECYCLE = "urn:scim-server:schemas:extension:lifecycle:2.0:User"
+CREDENTIAL = "urn:scim-server:schemas:2.0:Credential"
+EVENT = "urn:scim-server:schemas:2.0:LifecycleEvent"
 
 
 def _ensure_postgres_database(url: str) -> None:
@@ -75,7 +79,7 @@ def _empty_database(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     state: ScimServerState = request.getfixturevalue("state")
     with Session(state.engine) as session, session.begin():
-        for table in (MemberRow, ValueRow, ResourceRow, TokenRow):
+        for table in (MemberRow, ValueRow, ResourceRow, TokenRow, ApprovalRow):
             session.execute(delete(table))
 
 

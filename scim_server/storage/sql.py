@@ -13,6 +13,7 @@ between, and one with ``If-Match`` gets 412 exactly when it should.
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,6 +26,7 @@ from typing import Any, cast
 from scim2_models import (
     AttributeBinding,
     NotFoundException,
+    PatchOp,
     Path,
     PreconditionFailedException,
     Resource,
@@ -41,6 +43,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..actor import current_actor
+from ..policy import Policy
+from ..tokens import Principal
 from ..db import utcnow
 from ..registry import Registry
 from .catalogue import Catalogue
@@ -77,12 +81,15 @@ def parse_version(tag: str | None) -> int | None:
 
 @dataclass
 class WriteContext:
-    """What a write hook gets: the open transaction and who is acting."""
+    """What a write hook gets: the open transaction, who is acting, when, and under which policy."""
 
     session: Session
     storage: SqlStorage
-    actor: Any
-    now: Any
+    actor: Principal
+    now: datetime.datetime
+    policy: Policy
+    patch: PatchOp[Any] | None = None
+    """The PATCH being applied, when the write is one: hooks may need to know what the client named."""
 
 
 class SqlStorage(ScimStorage):
@@ -90,8 +97,9 @@ class SqlStorage(ScimStorage):
 
     supports_cursors = True
 
-    def __init__(self, engine: Engine, registry: Registry, provider: ScimProvider) -> None:
+    def __init__(self, engine: Engine, registry: Registry, provider: ScimProvider, policy: Policy | None = None) -> None:
         self.engine = engine
+        self.policy = policy or Policy()
         self.registry = registry
         self.provider = provider
         self.types = {str(rt.name): rt for rt in provider.resource_types}
@@ -119,6 +127,7 @@ class SqlStorage(ScimStorage):
         self._excluded: dict[type[Any], dict[str, Any]] = {}
         self._session: ContextVar[Session | None] = ContextVar(f"scim_session_{id(self)}", default=None)
         self._writing: ContextVar[bool] = ContextVar(f"scim_writing_{id(self)}", default=False)
+        self._patch: ContextVar[PatchOp[Any] | None] = ContextVar(f"scim_patch_{id(self)}", default=None)
         for name in self.types:
             self.plan(name)  # outside any transaction: the catalogue commits on its own
 
@@ -141,6 +150,22 @@ class SqlStorage(ScimStorage):
             yield
         finally:
             self._writing.reset(token)
+
+    @contextmanager
+    def patching(self, patch: PatchOp[Any]) -> Iterator[None]:
+        """Let the write hooks of the writes inside see the PATCH that causes them."""
+        token = self._patch.set(patch)
+        try:
+            yield
+        finally:
+            self._patch.reset(token)
+
+    def context(self, session: Session) -> WriteContext:
+        return WriteContext(session, self, current_actor(), utcnow(), self.policy, self._patch.get())
+
+    def endpoint(self, name: str) -> str:
+        """The endpoint of a resource type without slashes (``Users``), for relative references."""
+        return self.registry.resources[name].endpoint.strip("/")
 
     @contextmanager
     def operation(self) -> Iterator[None]:
@@ -270,7 +295,7 @@ class SqlStorage(ScimStorage):
         if not self.hooks[name]:
             return after
         after = after.model_copy(deep=True) if after is not None else None
-        context = WriteContext(session, self, current_actor(), utcnow())
+        context = self.context(session)
         for hook in self.hooks[name]:
             hook(context, name, before, after)
         return after
@@ -291,17 +316,20 @@ class SqlStorage(ScimStorage):
             return membership.replace(session, pk, members)
         return membership.add(session, pk, members)
 
-    def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+    def create(self, resource_type: ResourceType, resource: Resource[Any], *, hooks: bool = True) -> Resource[Any]:
+        """Store a new resource; its id is chosen first, so that write hooks can refer to it."""
         name = self._type_name(resource_type)
         with self.session() as session:
-            resource = self._run_hooks(session, name, None, resource)
+            resource = resource.model_copy(update={"id": uuid.uuid4().hex})
+            if hooks:
+                resource = self._run_hooks(session, name, None, resource)
             now = utcnow()
             actor = current_actor().client
             try:
                 pk = session.execute(
                     insert(ResourceRow)
                     .values(
-                        id=uuid.uuid4().hex,
+                        id=resource.id,
                         resource_type=name,
                         created=now,
                         last_modified=now,
@@ -338,14 +366,21 @@ class SqlStorage(ScimStorage):
         *,
         expected_version: str | None = None,
         relations: bool = True,
+        hooks: bool = True,
     ) -> Resource[Any]:
-        """Replace a stored resource; ``relations=False`` leaves its membership alone (PATCH deltas apply it)."""
+        """Replace a stored resource.
+
+        ``relations=False`` leaves its membership alone (PATCH deltas apply
+        it); ``hooks=False`` is for the hooks' own engines, which have already
+        applied their rules to the resource.
+        """
         name = self._type_name(resource_type)
         with self.session() as session:
             row = self._locked(session, name, str(resource.id))
             if expected_version is not None and parse_version(expected_version) != row.version:
                 raise PreconditionFailedException
-            resource = self._run_hooks(session, name, self._before(session, name, row), resource)
+            if hooks:
+                resource = self._run_hooks(session, name, self._before(session, name, row), resource)
             try:
                 session.execute(
                     update(ResourceRow)
@@ -471,6 +506,13 @@ class SqlStorage(ScimStorage):
             for row, resource in zip(typed, self._assemble(session, name, typed, parameters), strict=True):
                 built[row.pk] = resource
         return [built[row.pk] for row in rows]
+
+    def find(self, name: str, scim_filter: str, *, sort_by: str | None = None) -> list[Resource[Any]]:
+        """Every resource of a type a filter matches, in the current transaction (for write hooks)."""
+        request = parametrize(SearchRequest, self.models[name]).model_validate(
+            {"filter": scim_filter, "sortBy": sort_by}
+        )
+        return self.search([self.types[name]], request).resources
 
     # -- Membership deltas -------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import ENTERPRISE, GROUP, USER, ScimClient, error, ok
+from tests.conftest import CREDENTIAL, ENTERPRISE, EVENT, GROUP, LIFECYCLE, USER, ScimClient, error, ok
 
 
 def test_service_provider_config_announces_what_is_enforced(anonymous: ScimClient, state: object) -> None:
@@ -24,14 +24,19 @@ def test_resource_types(anonymous: ScimClient) -> None:
     body = ok(anonymous.get("/ResourceTypes"))
     by_name = {r["name"]: r for r in body["Resources"]}
     assert by_name["User"]["endpoint"] == "/Users"
-    assert by_name["User"]["schemaExtensions"] == [{"schema": ENTERPRISE, "required": False}]
+    assert by_name["User"]["schemaExtensions"] == [
+        {"schema": ENTERPRISE, "required": False},
+        {"schema": LIFECYCLE, "required": False},
+    ]
+    assert by_name["Credential"]["endpoint"] == "/Credentials"
+    assert by_name["LifecycleEvent"]["endpoint"] == "/LifecycleEvents"
     assert by_name["Group"]["schema"] == GROUP
     assert ok(anonymous.get("/ResourceTypes/User"))["schema"] == USER
 
 
 def test_schemas_describe_every_model(anonymous: ScimClient) -> None:
     ids = {s["id"] for s in ok(anonymous.get("/Schemas"))["Resources"]}
-    assert {USER, GROUP, ENTERPRISE} <= ids
+    assert {USER, GROUP, ENTERPRISE, LIFECYCLE, CREDENTIAL, EVENT} <= ids
     user = ok(anonymous.get(f"/Schemas/{USER}"))
     user_name = next(a for a in user["attributes"] if a["name"] == "userName")
     assert user_name["uniqueness"] == "server" and user_name["caseExact"] is False

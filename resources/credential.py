@@ -1,0 +1,92 @@
+"""The Credential resource type, served at ``/Credentials``: smart cards, mobile IDs, soft tokens, and their certificates.
+
+A credential belongs to one user for life (``user`` is immutable, and the
+relation survives the user's deactivation and deletion). Its state and its
+certificates' states are what the lifecycle cascade moves; the rules that
+protect them (a revoked certificate stays revoked, types come from the
+policy, the holder must exist) are enforced by the lifecycle extension.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+from scim2_models import URN, CaseExact, ComplexAttribute, Mutability, Reference, Required, Resource
+
+from scim_server.registry import Registry
+
+SCHEMA = "urn:scim-server:schemas:2.0:Credential"
+
+CRL_REASONS = Literal[
+    "unspecified",
+    "keyCompromise",
+    "cACompromise",
+    "affiliationChanged",
+    "superseded",
+    "cessationOfOperation",
+    "certificateHold",
+    "removeFromCRL",
+    "privilegeWithdrawn",
+    "aACompromise",
+]
+"""RFC 5280 §5.3.1 CRLReason names."""
+
+
+class Holder(ComplexAttribute):
+    value: Annotated[str | None, Mutability.immutable, Required.true, CaseExact.true] = None
+    """The ``id`` of the user holding the credential."""
+
+    ref: Annotated[Reference["User"] | None, Mutability.immutable] = Field(
+        None, serialization_alias="$ref", validation_alias="$ref"
+    )
+    """The URI of that user."""
+
+    display: Annotated[str | None, Mutability.read_only] = None
+    """The holder's userName, when the credential was written."""
+
+
+class Certificate(ComplexAttribute):
+    serial_number: Annotated[str | None, Required.true, CaseExact.true] = None
+    """Serial number, unique per issuer; with ``issuer`` it identifies the certificate across writes."""
+
+    issuer: Annotated[str | None, CaseExact.true] = None
+    subject: Annotated[str | None, CaseExact.true] = None
+    usage: str | None = None
+    """What the certificate is for: ``authentication``, ``signature``, ``encryption``…"""
+
+    not_before: datetime.datetime | None = None
+    not_after: datetime.datetime | None = None
+
+    state: Literal["valid", "onHold", "revoked"] | None = None
+    """``valid``, ``onHold`` (may become valid again) or ``revoked`` (never comes back)."""
+
+    revocation_reason: CRL_REASONS | None = None
+    """Why the certificate is on hold or revoked, as an RFC 5280 CRLReason name."""
+
+    state_changed: Annotated[datetime.datetime | None, Mutability.read_only] = None
+    """When ``state`` last changed."""
+
+
+class Credential(Resource[Any]):
+    __schema__ = URN(SCHEMA)
+
+    type: Annotated[str | None, Mutability.immutable, Required.true, CaseExact.true] = None
+    """``card``, ``temporaryCard``, ``virtualSmartCard``, ``mobileId``, ``softToken``, or a type the policy adds."""
+
+    state: Literal["active", "inactive", "locked"] | None = None
+    """``active``, ``inactive`` (may become active again) or ``locked``."""
+
+    user: Annotated[Holder | None, Mutability.immutable, Required.true] = None
+    """The holder; the relation remains when the user is deactivated or deleted."""
+
+    serial_number: Annotated[str | None, CaseExact.true] = None
+    display_name: str | None = None
+    valid_from: datetime.datetime | None = None
+    valid_to: datetime.datetime | None = None
+    certificates: list[Certificate] | None = None
+
+
+def register(registry: Registry) -> None:
+    registry.add_resource("Credential", "/Credentials", Credential, "Credentials and their certificates")
