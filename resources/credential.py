@@ -38,13 +38,13 @@ class Holder(ComplexAttribute):
     value: Annotated[str | None, Mutability.immutable, Required.true, CaseExact.true] = None
     """The ``id`` of the user holding the credential."""
 
-    ref: Annotated[Reference["User"] | None, Mutability.immutable] = Field(
+    ref: Annotated[Reference["User"] | None, Mutability.read_only] = Field(
         None, serialization_alias="$ref", validation_alias="$ref"
     )
-    """The URI of that user."""
+    """The URI of that user (the server sets it from ``value``)."""
 
     display: Annotated[str | None, Mutability.read_only] = None
-    """The holder's userName, when the credential was written."""
+    """The holder's userName when the credential was issued (the server sets it)."""
 
 
 class Certificate(ComplexAttribute):
@@ -78,8 +78,14 @@ class Credential(Resource[Any]):
     state: Literal["active", "inactive", "locked"] | None = None
     """``active``, ``inactive`` (may become active again) or ``locked``."""
 
-    user: Annotated[Holder | None, Mutability.immutable, Required.true] = None
-    """The holder; the relation remains when the user is deactivated or deleted."""
+    user: Annotated[Holder | None, Required.true] = None
+    """The holder; the relation remains when the user is deactivated or deleted.
+
+    Its ``value`` is immutable (a credential never changes hands); ``$ref`` and
+    ``display`` are the server's. Declaring the complex attribute itself
+    immutable would refuse a client echoing it back with its ``$ref`` as an
+    absolute URL, so the immutability sits on the sub-attribute that carries it.
+    """
 
     serial_number: Annotated[str | None, CaseExact.true] = None
     display_name: str | None = None

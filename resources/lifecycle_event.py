@@ -23,7 +23,9 @@ ReadOnly = Mutability.read_only
 
 class Subject(ComplexAttribute):
     value: Annotated[str | None, ReadOnly, CaseExact.true] = None
-    ref: Annotated[Reference["User"] | None, ReadOnly] = Field(None, serialization_alias="$ref", validation_alias="$ref")
+    ref: Annotated[Reference["User"] | None, ReadOnly] = Field(
+        None, serialization_alias="$ref", validation_alias="$ref"
+    )
     display: Annotated[str | None, ReadOnly] = None
 
 
@@ -37,7 +39,9 @@ class CredentialChange(ComplexAttribute):
     """The credential's id."""
 
     type: Annotated[str | None, ReadOnly] = None
-    from_: Annotated[str | None, ReadOnly, CaseExact.true] = Field(None, serialization_alias="from", validation_alias="from")
+    from_: Annotated[str | None, ReadOnly, CaseExact.true] = Field(
+        None, serialization_alias="from", validation_alias="from"
+    )
     to: Annotated[str | None, ReadOnly, CaseExact.true] = None
 
 
@@ -47,7 +51,9 @@ class CertificateChange(ComplexAttribute):
 
     serial_number: Annotated[str | None, ReadOnly, CaseExact.true] = None
     issuer: Annotated[str | None, ReadOnly, CaseExact.true] = None
-    from_: Annotated[str | None, ReadOnly, CaseExact.true] = Field(None, serialization_alias="from", validation_alias="from")
+    from_: Annotated[str | None, ReadOnly, CaseExact.true] = Field(
+        None, serialization_alias="from", validation_alias="from"
+    )
     to: Annotated[str | None, ReadOnly, CaseExact.true] = None
     revocation_reason: Annotated[str | None, ReadOnly] = None
 

@@ -86,4 +86,6 @@ def check_role_mappings(policy: Policy, provider: ScimProvider, principal_type: 
         try:
             parametrize(SearchRequest, model).model_validate({"filter": mapping.filter})
         except ValidationError as exception:
-            raise PolicyError(f"invalid policy: roleMappings.{index}.filter: {exception.errors()[0]['msg']}") from exception
+            raise PolicyError(
+                f"invalid policy: roleMappings.{index}.filter: {exception.errors()[0]['msg']}"
+            ) from exception

@@ -72,7 +72,9 @@ def admin_blueprint(name: str, import_name: str) -> Blueprint:
 
     @blueprint.errorhandler(HTTPException)
     def _http(exception: HTTPException) -> ResponseReturnValue:
-        return _error(exception.code or 500, (exception.name or "error").lower().replace(" ", "_"), exception.description or "")
+        return _error(
+            exception.code or 500, (exception.name or "error").lower().replace(" ", "_"), exception.description or ""
+        )
 
     @blueprint.errorhandler(Exception)
     def _unexpected(exception: Exception) -> ResponseReturnValue:

@@ -117,8 +117,12 @@ class Policy:
             "defaultRoleLossTiming": self.default_role_loss_timing,
             "credentialTypes": list(self.credential_types),
             "reasons": [{"code": r.code, "label": r.label, "mode": r.mode} for r in self.reasons],
-            "deactivation": {t: {"credential": e.credential, "certificates": e.certificates} for t, e in self.deactivation.items()},
-            "suspension": {t: {"credential": e.credential, "certificates": e.certificates} for t, e in self.suspension.items()},
+            "deactivation": {
+                t: {"credential": e.credential, "certificates": e.certificates} for t, e in self.deactivation.items()
+            },
+            "suspension": {
+                t: {"credential": e.credential, "certificates": e.certificates} for t, e in self.suspension.items()
+            },
             "approval": dict(self.approval),
             "roleMappings": [{"role": m.role, "filter": m.filter} for m in self.role_mappings],
         }

@@ -5,7 +5,8 @@ already further along (inactive, locked, on hold, revoked) stays where it
 is (source 000, "Related credentials"). A reactivation reverses exactly the
 recorded moves that can be reversed — ``inactive`` back to ``active``,
 ``onHold`` back to ``valid`` — for items still where the move left them;
-locks and revocations are kept.
+locks and revocations are kept, and so are the holds on the certificates of
+a credential that does not end up active.
 """
 
 from __future__ import annotations
@@ -97,31 +98,29 @@ def cascade(
 
 def reverse(recorded: Iterable[Moves], credentials: Iterable[CredentialView]) -> Moves:
     """The moves that undo what was recorded, for items still in the state the record left them in."""
+    recorded = list(recorded)
     current = {c.id: c for c in credentials}
     credential_moves: dict[str, CredentialMove] = {}
+    for move in (m for moves in recorded for m in moves.credentials):
+        credential = current.get(move.id)
+        back = REVERSIBLE_CREDENTIAL.get(move.to)
+        if credential is not None and back == move.from_ and credential.state == move.to:
+            credential_moves[move.id] = CredentialMove(move.id, move.type, move.to, back)
     certificate_moves: dict[tuple[str, str, str | None], CertificateMove] = {}
-    for moves in recorded:
-        for move in moves.credentials:
-            credential = current.get(move.id)
-            back = REVERSIBLE_CREDENTIAL.get(move.to)
-            if credential is not None and back == move.from_ and credential.state == move.to:
-                credential_moves[move.id] = CredentialMove(move.id, move.type, move.to, back)
-        for cmove in moves.certificates:
-            credential = current.get(cmove.credential)
-            back = REVERSIBLE_CERTIFICATE.get(cmove.to)
-            if credential is None or back != cmove.from_:
-                continue
-            certificate = next(
-                (
-                    c
-                    for c in credential.certificates
-                    if c.serial_number == cmove.serial_number and c.issuer == cmove.issuer
-                ),
-                None,
+    for move in (m for moves in recorded for m in moves.certificates):
+        credential = current.get(move.credential)
+        back = REVERSIBLE_CERTIFICATE.get(move.to)
+        if credential is None or back != move.from_:
+            continue
+        if credential.state != "active" and move.credential not in credential_moves:
+            continue  # a credential that stays inactive or locked keeps its certificates held
+        certificate = next(
+            (c for c in credential.certificates if (c.serial_number, c.issuer) == (move.serial_number, move.issuer)),
+            None,
+        )
+        if certificate is not None and certificate.state == move.to:
+            key = (move.credential, move.serial_number, move.issuer)
+            certificate_moves[key] = CertificateMove(
+                move.credential, move.serial_number, move.issuer, move.to, back, None
             )
-            if certificate is not None and certificate.state == cmove.to:
-                key = (cmove.credential, cmove.serial_number, cmove.issuer)
-                certificate_moves[key] = CertificateMove(
-                    cmove.credential, cmove.serial_number, cmove.issuer, cmove.to, back, None
-                )
     return Moves(tuple(credential_moves.values()), tuple(certificate_moves.values()))

@@ -22,7 +22,12 @@ def approvals() -> None:
 
 
 @approvals.command("list")
-@click.option("--status", default=PENDING, show_default=True, help="pending, approved, rejected or cancelled; 'all' for every one.")
+@click.option(
+    "--status",
+    default=PENDING,
+    show_default=True,
+    help="pending, approved, rejected or cancelled; 'all' for every one.",
+)
 def list_command(status: str) -> None:
     """List approvals: id, user, action, reason, requester, status."""
     storage = _storage()

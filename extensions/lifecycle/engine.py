@@ -152,7 +152,9 @@ class Lifecycle:
         self._move(credentials, moves)
         self._event(user, "delete", reason=None, cause=MANUAL, lost=roles_of(user), moves=moves)
 
-    def _decide(self, standing: Standing, request: Request, *, approved: bool = False, actor: str | None = None) -> Decision:
+    def _decide(
+        self, standing: Standing, request: Request, *, approved: bool = False, actor: str | None = None
+    ) -> Decision:
         decision = decide(
             standing,
             request,
@@ -303,7 +305,9 @@ class Lifecycle:
         """A credential's own rules: a known type, an existing holder, and revocations that stick."""
         if after.type not in self.policy.credential_types:
             types = ", ".join(self.policy.credential_types)
-            raise InvalidValueException(detail=f"type {after.type!r} is not one of the policy's credential types: {types}")
+            raise InvalidValueException(
+                detail=f"type {after.type!r} is not one of the policy's credential types: {types}"
+            )
         if before is None:
             holder = after.user.value if after.user else None
             users = self.storage.find("User", f'id eq "{holder}"') if holder else []
@@ -355,9 +359,7 @@ class Lifecycle:
                 "approvalId": approval,
                 "rolesGained": [{"value": r.value, "type": r.type} for r in gained] or None,
                 "rolesLost": [{"value": r.value, "type": r.type} for r in lost] or None,
-                "credentials": [
-                    {"value": m.id, "type": m.type, "from": m.from_, "to": m.to} for m in moves.credentials
-                ]
+                "credentials": [{"value": m.id, "type": m.type, "from": m.from_, "to": m.to} for m in moves.credentials]
                 or None,
                 "certificates": [
                     {
@@ -383,9 +385,7 @@ class Lifecycle:
         user = self.storage.get(user_type, approval.user_id)
         standing = standing_of(user)
         self._event(user, "approvalGranted", reason=approval.reason, cause=MANUAL, approval=approval.id, actor=approver)
-        decision = self._decide(
-            standing, Request(OFF, approval.reason), approved=True, actor=approval.requested_by
-        )
+        decision = self._decide(standing, Request(OFF, approval.reason), approved=True, actor=approval.requested_by)
         moves = self._cascade(user.id, decision)
         self._store(user, decision.standing, locked=bool((extension(user) or LifecycleUser()).locked))
         self._record(user, standing, decision, moves, approval=approval.id, actor=approval.requested_by)

@@ -97,7 +97,9 @@ class SqlStorage(ScimStorage):
 
     supports_cursors = True
 
-    def __init__(self, engine: Engine, registry: Registry, provider: ScimProvider, policy: Policy | None = None) -> None:
+    def __init__(
+        self, engine: Engine, registry: Registry, provider: ScimProvider, policy: Policy | None = None
+    ) -> None:
         self.engine = engine
         self.policy = policy or Policy()
         self.registry = registry
@@ -381,23 +383,27 @@ class SqlStorage(ScimStorage):
                 raise PreconditionFailedException
             if hooks:
                 resource = self._run_hooks(session, name, self._before(session, name, row), resource)
-            try:
-                session.execute(
-                    update(ResourceRow)
-                    .where(ResourceRow.pk == row.pk)
-                    .values(
-                        data=self._document(name, resource),
-                        version=row.version + 1,
-                        last_modified=utcnow(),
-                        modified_by=current_actor().client,
+            document = self._document(name, resource)
+            # A write the hooks turned into a no-op (a repeated request) keeps the version.
+            changed = document != row.data
+            if changed:
+                try:
+                    session.execute(
+                        update(ResourceRow)
+                        .where(ResourceRow.pk == row.pk)
+                        .values(
+                            data=document,
+                            version=row.version + 1,
+                            last_modified=utcnow(),
+                            modified_by=current_actor().client,
+                        )
                     )
-                )
-                session.execute(delete(ValueRow).where(ValueRow.resource_pk == row.pk))
-                self._index(session, name, row.pk, resource)
-            except IntegrityError as exception:
-                raise UniquenessException(detail="a resource already has this unique value") from exception
-            if relations:
-                self._write_relations(session, name, row.pk, resource, replace=True)
+                    session.execute(delete(ValueRow).where(ValueRow.resource_pk == row.pk))
+                    self._index(session, name, row.pk, resource)
+                except IntegrityError as exception:
+                    raise UniquenessException(detail="a resource already has this unique value") from exception
+            if relations and self._write_relations(session, name, row.pk, resource, replace=True) and not changed:
+                self.touch(session, [row.pk])
             return self._reload(session, name, row.pk)
 
     def delete(self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None) -> None:

@@ -16,8 +16,10 @@ from tests.conftest import ScimClient, error, ok
 SCIM_SERVER = Path(sys.executable).with_name("scim-server")
 
 
-def run(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SCIM_DATABASE_URL": database_url, "SCIM_LOG_LEVEL": "WARNING"}
+def run(
+    database_url: str, *args: str, check: bool = True, extra_env: list[tuple[str, str]] = ()
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SCIM_DATABASE_URL": database_url, "SCIM_LOG_LEVEL": "WARNING", **dict(extra_env)}
     return subprocess.run([str(SCIM_SERVER), *args], env=env, capture_output=True, text=True, check=check, timeout=60)
 
 
