@@ -1,4 +1,4 @@
-"""The Credential resource type, served at ``/Credentials``: smart cards, mobile IDs, soft tokens, and their certificates.
+"""The Credential resource type, served at ``/Credentials``: cards, mobile IDs, soft tokens and their certificates.
 
 A credential belongs to one user for life (``user`` is immutable, and the
 relation survives the user's deactivation and deletion). Its state and its
@@ -10,12 +10,15 @@ policy, the holder must exist) are enforced by the lifecycle extension.
 from __future__ import annotations
 
 import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 from scim2_models import URN, CaseExact, ComplexAttribute, Mutability, Reference, Required, Resource
 
 from scim_server.registry import Registry
+
+if TYPE_CHECKING:
+    from scim2_models import User  # the resource type Reference["User"] names
 
 SCHEMA = "urn:scim-server:schemas:2.0:Credential"
 

@@ -9,12 +9,15 @@ that a reactivation can undo exactly what a deactivation did.
 from __future__ import annotations
 
 import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 from scim2_models import URN, CaseExact, ComplexAttribute, Mutability, Reference, Resource
 
 from scim_server.registry import Registry
+
+if TYPE_CHECKING:
+    from scim2_models import User  # the resource type Reference["User"] names
 
 SCHEMA = "urn:scim-server:schemas:2.0:LifecycleEvent"
 

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
-
 from pydantic import ValidationError
 from scim2_models import ScimProvider, SearchRequest
 from scim2_server.utils import parametrize
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from . import admin, db, health
 from .api import ScimApi
@@ -53,16 +52,20 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Plugin
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_payload_size
 
-    engine = db.make_engine(settings)
-    if settings.auto_migrate:
-        db.upgrade(engine)
-    app.secret_key = settings.secret_key or db.shared_secret(engine)
-
     registry = load_registry(plugins)
     provider = registry.provider(service_provider_config(settings), POLICY)
     policy = load_policy(settings.policy_file)
     check_role_mappings(policy, provider, registry.principal_type)
-    storage = SqlStorage(engine, registry, provider, policy)
+
+    engine = db.make_engine(settings)
+    try:
+        if settings.auto_migrate:
+            db.upgrade(engine)
+        app.secret_key = settings.secret_key or db.shared_secret(engine)
+        storage = SqlStorage(engine, registry, provider, policy)
+    except BaseException:
+        engine.dispose()
+        raise
     user_type = next((rt for rt in provider.resource_types if rt.name == registry.principal_type), None)
     read_only = frozenset(name for name, declaration in registry.resources.items() if declaration.read_only)
     service = Service(provider, secret=app.secret_key, user_type=user_type, read_only=read_only)

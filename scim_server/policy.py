@@ -37,7 +37,10 @@ class PolicyError(RuntimeError):
 
 @dataclass(frozen=True)
 class EndState:
-    """Where a credential and its certificates end up: ``card = { credential = "inactive", certificates = "onHold" }``."""
+    """Where a credential and its certificates end up.
+
+    In the file: ``card = { credential = "inactive", certificates = "onHold" }``.
+    """
 
     credential: str
     certificates: str

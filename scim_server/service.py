@@ -38,8 +38,8 @@ from scim2_models import (
     Sort,
     UnauthorizedException,
 )
-from scim2_server.requests import ScimRequest
 from scim2_server.errors import MethodNotAllowedException
+from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation, Target
 from scim2_server.service import ScimService, scim_exception_of

@@ -17,9 +17,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from extensions.lifecycle.approvals import ApprovalRow
 from scim_server import ScimServerState, create_app
 from scim_server.storage.tables import MemberRow, ResourceRow, ValueRow
-from extensions.lifecycle.approvals import ApprovalRow
 from scim_server.tokens import TokenRow, create_token
 
 SCIM = "application/scim+json"

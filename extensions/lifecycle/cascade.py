@@ -107,20 +107,17 @@ def reverse(recorded: Iterable[Moves], credentials: Iterable[CredentialView]) ->
         if credential is not None and back == move.from_ and credential.state == move.to:
             credential_moves[move.id] = CredentialMove(move.id, move.type, move.to, back)
     certificate_moves: dict[tuple[str, str, str | None], CertificateMove] = {}
-    for move in (m for moves in recorded for m in moves.certificates):
-        credential = current.get(move.credential)
-        back = REVERSIBLE_CERTIFICATE.get(move.to)
-        if credential is None or back != move.from_:
+    for held in (m for moves in recorded for m in moves.certificates):
+        credential = current.get(held.credential)
+        release = REVERSIBLE_CERTIFICATE.get(held.to)
+        if credential is None or release != held.from_:
             continue
-        if credential.state != "active" and move.credential not in credential_moves:
+        if credential.state != "active" and held.credential not in credential_moves:
             continue  # a credential that stays inactive or locked keeps its certificates held
-        certificate = next(
-            (c for c in credential.certificates if (c.serial_number, c.issuer) == (move.serial_number, move.issuer)),
-            None,
-        )
-        if certificate is not None and certificate.state == move.to:
-            key = (move.credential, move.serial_number, move.issuer)
-            certificate_moves[key] = CertificateMove(
-                move.credential, move.serial_number, move.issuer, move.to, back, None
+        identity = (held.serial_number, held.issuer)
+        certificate = next((c for c in credential.certificates if (c.serial_number, c.issuer) == identity), None)
+        if certificate is not None and certificate.state == held.to:
+            certificate_moves[(held.credential, *identity)] = CertificateMove(
+                held.credential, held.serial_number, held.issuer, held.to, release, None
             )
     return Moves(tuple(credential_moves.values()), tuple(certificate_moves.values()))

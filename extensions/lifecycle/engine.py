@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from scim2_models import ConflictException, InvalidValueException, MutabilityException, Role as RoleModel
+from scim2_models import ConflictException, InvalidValueException, MutabilityException
+from scim2_models import Role as RoleModel
 
 from resources.credential import Credential
 from resources.lifecycle_event import LifecycleEvent
@@ -24,12 +25,13 @@ from scim_server.storage.sql import WriteContext
 
 from . import cascade as cascades
 from .approvals import ApprovalRow, record_request
-from .cascade import CertificateMove, CredentialMove, CredentialView, CertificateView, Moves
+from .cascade import CertificateMove, CertificateView, CredentialMove, CredentialView, Moves
 from .machine import ACTIVE, MANUAL, OFF, ON, Decision, Pending, Request, Standing, decide
 from .roles import Role, ServerRoleWritten, defaults, difference, merge, typed, union
 from .schema import LifecycleUser, PendingApproval
 
 OFF_ACTIONS = ("deactivate", "suspend")
+NO_MOVES = Moves()
 
 
 def user_written(context: WriteContext, resource_type: str, before: Any, after: Any) -> None:
@@ -277,7 +279,7 @@ class Lifecycle:
         )
         recorded: list[Moves] = []
         for event in events:
-            if event.action == "reactivate":
+            if getattr(event, "action", None) == "reactivate":
                 recorded = []
             else:
                 recorded.append(moves_of(event))
@@ -314,7 +316,7 @@ class Lifecycle:
             if not users:
                 raise InvalidValueException(detail=f"user: no User has the id {holder!r}")
             after.user.ref = f"{self.storage.endpoint('User')}/{holder}"  # type: ignore[union-attr]
-            after.user.display = users[0].user_name  # type: ignore[union-attr]
+            after.user.display = getattr(users[0], "user_name", None)  # type: ignore[union-attr]
         after.state = after.state or "active"
         stored = {(c.serial_number, c.issuer): c for c in (before.certificates or [])} if before else {}
         for certificate in after.certificates or []:
@@ -340,7 +342,7 @@ class Lifecycle:
         cause: str,
         gained: Iterable[Role] = (),
         lost: Iterable[Role] = (),
-        moves: Moves = Moves(),
+        moves: Moves = NO_MOVES,
         approval: str | None = None,
         actor: str | None = None,
     ) -> None:
@@ -386,7 +388,7 @@ class Lifecycle:
         standing = standing_of(user)
         self._event(user, "approvalGranted", reason=approval.reason, cause=MANUAL, approval=approval.id, actor=approver)
         decision = self._decide(standing, Request(OFF, approval.reason), approved=True, actor=approval.requested_by)
-        moves = self._cascade(user.id, decision)
+        moves = self._cascade(approval.user_id, decision)
         self._store(user, decision.standing, locked=bool((extension(user) or LifecycleUser()).locked))
         self._record(user, standing, decision, moves, approval=approval.id, actor=approval.requested_by)
         return self.storage.update(user_type, user, hooks=False)

@@ -43,10 +43,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..actor import current_actor
-from ..policy import Policy
-from ..tokens import Principal
 from ..db import utcnow
+from ..policy import Policy
 from ..registry import Registry
+from ..tokens import Principal
 from .catalogue import Catalogue
 from .filters import compile_filter
 from .index import Indexer, IndexPlan, is_hidden

@@ -114,7 +114,7 @@ def test_approving_needs_the_approve_scope(admin: Any, requested: Any) -> None:
 
 
 def test_rejection_keeps_the_user(hr: ScimClient, admin: Any, requested: Any) -> None:
-    user, card = requested
+    user, _card = requested
     approval_id = lifecycle(user)["pendingApproval"]["approvalId"]
     assert admin("POST", f"/approvals/{approval_id}/reject").get_json()["status"] == "rejected"
     after = ok(hr.get(f"/Users/{user['id']}"))

@@ -27,10 +27,7 @@ def test_machine_table(client: ScimClient, make_user: Any, make_credential: Any,
     before = _bring_to(client, user, start)
     before_events = len(events(client, user))
 
-    if request_ == "on":
-        after = switch(client, user, True)
-    else:
-        after = switch(client, user, False, REASON_OF[request_])
+    after = switch(client, user, True) if request_ == "on" else switch(client, user, False, REASON_OF[request_])
 
     expected = TRANSITIONS[(start, request_)] or start
     assert lifecycle(after)["state"] == expected
@@ -43,9 +40,7 @@ def test_machine_table(client: ScimClient, make_user: Any, make_credential: Any,
     if expected == "deactivated":
         assert "roles" not in after
         assert credential(client, held)["state"] == "inactive"
-    elif expected == "suspended":
-        assert role_set(after) == role_set(before)
-    elif start == "suspended":
+    elif expected == "suspended" or start == "suspended":
         assert role_set(after) == role_set(before)
     else:  # from deactivated: default roles only
         assert role_set(after) == {("user", "default")}
