@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from scim2_models import URN, CaseExact, ComplexAttribute, Mutability, Reference, Required, Resource
 
+from scim_server.canonical import canonical
 from scim_server.registry import Registry
 
 if TYPE_CHECKING:
@@ -36,15 +37,26 @@ CRL_REASONS = Literal[
 ]
 """RFC 5280 §5.3.1 CRLReason names."""
 
+CredentialState = Literal["active", "inactive", "locked"]
+CertificateState = Literal["valid", "onHold", "revoked"]
+
 
 class Holder(ComplexAttribute):
     value: Annotated[str | None, Mutability.immutable, Required.true, CaseExact.true] = None
     """The ``id`` of the user holding the credential."""
 
-    ref: Annotated[Reference["User"] | None, Mutability.read_only] = Field(
+    ref: Annotated[Reference["User"] | None, Mutability.immutable, Required.true] = Field(
         None, serialization_alias="$ref", validation_alias="$ref"
     )
-    """The URI of that user (the server sets it from ``value``)."""
+    """The URI of that user. Required as RFC 7643 requires ``manager.$ref``, but derived from
+    ``value`` when a client leaves it out, and normalised by the server whatever a client sends."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_reference(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("value") and not data.get("$ref") and not data.get("ref"):
+            return {**data, "$ref": f"Users/{data['value']}"}
+        return data
 
     display: Annotated[str | None, Mutability.read_only] = None
     """The holder's userName when the credential was issued (the server sets it)."""
@@ -62,10 +74,10 @@ class Certificate(ComplexAttribute):
     not_before: datetime.datetime | None = None
     not_after: datetime.datetime | None = None
 
-    state: Literal["valid", "onHold", "revoked"] | None = None
+    state: CertificateState | None = canonical(CertificateState)
     """``valid``, ``onHold`` (may become valid again) or ``revoked`` (never comes back)."""
 
-    revocation_reason: CRL_REASONS | None = None
+    revocation_reason: CRL_REASONS | None = canonical(CRL_REASONS)
     """Why the certificate is on hold or revoked, as an RFC 5280 CRLReason name."""
 
     state_changed: Annotated[datetime.datetime | None, Mutability.read_only] = None
@@ -75,10 +87,12 @@ class Certificate(ComplexAttribute):
 class Credential(Resource[Any]):
     __schema__ = URN(SCHEMA)
 
-    type: Annotated[str | None, Mutability.immutable, Required.true, CaseExact.true] = None
-    """``card``, ``temporaryCard``, ``virtualSmartCard``, ``mobileId``, ``softToken``, or a type the policy adds."""
+    type: Annotated[str | None, Mutability.immutable, Required.true, CaseExact.true] = Field(
+        default=None, examples=["card", "temporaryCard", "virtualSmartCard", "mobileId", "softToken"]
+    )
+    """One of the policy's ``credentialTypes``: the shipped five (advertised as canonicalValues) or one it adds."""
 
-    state: Literal["active", "inactive", "locked"] | None = None
+    state: Annotated[CredentialState | None, Required.true] = canonical(CredentialState)
     """``active``, ``inactive`` (may become active again) or ``locked``."""
 
     user: Annotated[Holder | None, Required.true] = None

@@ -119,10 +119,10 @@ class Lifecycle:
         except ServerRoleWritten as error:
             raise InvalidValueException(detail=str(error)) from error
         roles = tuple(union(client, defaults(self.policy.default_roles)))
-        standing = Standing(ACTIVE, MANUAL, None, self.context.now, roles)
+        standing = Standing(ACTIVE, MANUAL, ext.reason, self.context.now, roles)
         request = Request(OFF, ext.reason) if user.active is False else None
         decision = self._decide(standing, request) if request else Decision(standing)
-        self._store(user, decision.standing, locked=bool(ext.locked))
+        self._store(user, decision.standing, locked=ext.locked)
         self._record(user, Standing(ACTIVE, None, None, None, roles), decision, Moves())
 
     def updated(self, before: Any, after: Any) -> None:
@@ -137,11 +137,13 @@ class Lifecycle:
             roles = merge(standing.roles, roles_of(after), self._named_removals(before))
         except ServerRoleWritten as error:
             raise InvalidValueException(detail=str(error)) from error
-        edited = replace(standing, roles=tuple(roles))
+        # The reason is the client's attribute: what it writes is kept, and decides what active=false
+        # means; each transition's own reason is in its event.
+        edited = replace(standing, roles=tuple(roles), reason=ext.reason)
         request = None if after.active is None else Request(OFF if after.active is False else ON, ext.reason)
         decision = self._decide(edited, request) if request else Decision(edited)
         moves = self._cascade(before.id, decision)
-        self._store(after, decision.standing, locked=bool(ext.locked))
+        self._store(after, decision.standing, locked=ext.locked)
         self._record(after, standing, decision, moves)
         if bool(ext.locked) != bool(stored.locked):
             self._event(after, "lock" if ext.locked else "unlock", reason=None, cause=MANUAL)
@@ -195,7 +197,7 @@ class Lifecycle:
                         named.add((role.value, role.type))
         return named
 
-    def _store(self, user: Any, standing: Standing, *, locked: bool) -> None:
+    def _store(self, user: Any, standing: Standing, *, locked: bool | None) -> None:
         ext = extension(user)
         assert ext is not None
         ext.state = standing.state  # type: ignore[assignment]
@@ -317,7 +319,6 @@ class Lifecycle:
                 raise InvalidValueException(detail=f"user: no User has the id {holder!r}")
             after.user.ref = f"{self.storage.endpoint('User')}/{holder}"  # type: ignore[union-attr]
             after.user.display = getattr(users[0], "user_name", None)  # type: ignore[union-attr]
-        after.state = after.state or "active"
         stored = {(c.serial_number, c.issuer): c for c in (before.certificates or [])} if before else {}
         for certificate in after.certificates or []:
             certificate.state = certificate.state or "valid"
@@ -326,10 +327,10 @@ class Lifecycle:
                 raise MutabilityException(
                     detail=f"certificate {certificate.serial_number} is revoked; a revoked certificate never comes back"
                 )
-            if previous is None or previous.state != certificate.state:
+            if previous is not None and previous.state != certificate.state:
                 certificate.state_changed = self.context.now
             else:
-                certificate.state_changed = previous.state_changed
+                certificate.state_changed = previous.state_changed if previous is not None else None
 
     # -- Events ------------------------------------------------------------------
 
@@ -389,7 +390,7 @@ class Lifecycle:
         self._event(user, "approvalGranted", reason=approval.reason, cause=MANUAL, approval=approval.id, actor=approver)
         decision = self._decide(standing, Request(OFF, approval.reason), approved=True, actor=approval.requested_by)
         moves = self._cascade(approval.user_id, decision)
-        self._store(user, decision.standing, locked=bool((extension(user) or LifecycleUser()).locked))
+        self._store(user, decision.standing, locked=(extension(user) or LifecycleUser()).locked)
         self._record(user, standing, decision, moves, approval=approval.id, actor=approval.requested_by)
         return self.storage.update(user_type, user, hooks=False)
 

@@ -12,11 +12,20 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Literal
 
+from pydantic import Field
 from scim2_models import URN, CaseExact, ComplexAttribute, Extension, Mutability, Required
+
+from scim_server.canonical import canonical
 
 SCHEMA = "urn:scim-server:schemas:extension:lifecycle:2.0:User"
 
 ReadOnly = Mutability.read_only
+
+State = Literal["active", "suspended", "deactivated"]
+Cause = Literal["manual", "automatic"]
+RelationshipType = Literal["employee", "contingentWorker", "nonWorker"]
+RelationshipStatus = Literal["active", "terminated"]
+RoleLossTiming = Literal["onTerminationDate", "dayAfterTermination"]
 
 
 class PendingApproval(ComplexAttribute):
@@ -35,30 +44,34 @@ class WorkRelationship(ComplexAttribute):
     value: Annotated[str | None, Required.true, CaseExact.true] = None
     """The HR id of the relationship, unique within the user."""
 
-    type: Literal["employee", "contingentWorker", "nonWorker"] | None = None
+    type: RelationshipType | None = canonical(RelationshipType)
     legal_employer: str | None = None
     start_date: datetime.datetime | None = None
     termination_date: datetime.datetime | None = None
     """May lie in the future; the termination takes effect then."""
 
-    role_loss_timing: Literal["onTerminationDate", "dayAfterTermination"] | None = None
-    status: Annotated[Literal["active", "terminated"] | None, ReadOnly] = None
+    role_loss_timing: RoleLossTiming | None = canonical(RoleLossTiming)
+    status: Annotated[RelationshipStatus | None, ReadOnly] = canonical(RelationshipStatus)
     """Derived from the dates and the clock."""
 
 
 class LifecycleUser(Extension):
     __schema__ = URN(SCHEMA)
 
-    state: Annotated[Literal["active", "suspended", "deactivated"] | None, ReadOnly] = None
+    state: Annotated[State | None, ReadOnly] = canonical(State)
     """``active``, ``suspended`` (roles and credentials untouched) or ``deactivated`` (roles withdrawn,
     credentials moved to the policy's end states)."""
 
-    state_cause: Annotated[Literal["manual", "automatic"] | None, ReadOnly] = None
+    state_cause: Annotated[Cause | None, ReadOnly] = canonical(Cause)
     """``manual`` when a client or an operator asked, ``automatic`` when the server's rules did it."""
 
-    reason: Annotated[str | None, CaseExact.true] = None
-    """The reason code of the current deactivation or suspension, one of the policy's reasons.
-    Written together with ``active=false``, it decides between deactivation and suspension."""
+    reason: Annotated[str | None, CaseExact.true] = Field(
+        default=None,
+        examples=["parentalLeave", "leaveOfAbsence", "temporaryDeactivation", "securityReview", "termination"],
+    )
+    """One of the policy's reason codes (the shipped ones are advertised as canonicalValues). With
+    ``active=false`` it decides between deactivation and suspension; a client may also set it ahead of
+    that request. A reactivation clears it; each transition's reason stays in its event."""
 
     state_changed: Annotated[datetime.datetime | None, ReadOnly] = None
     locked: bool | None = None

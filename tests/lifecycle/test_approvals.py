@@ -50,6 +50,7 @@ def requested(hr: ScimClient) -> tuple[dict[str, Any], dict[str, Any]]:
             {
                 "schemas": ["urn:scim-server:schemas:2.0:Credential"],
                 "type": "card",
+                "state": "active",
                 "user": {"value": user["id"]},
                 "certificates": [{"serialNumber": "1"}],
             },

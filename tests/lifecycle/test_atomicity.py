@@ -75,6 +75,7 @@ def _user_with_two_cards(client: ScimClient) -> dict[str, Any]:
         body = {
             "schemas": [CREDENTIAL],
             "type": "card",
+            "state": "active",
             "serialNumber": serial,
             "user": {"value": user["id"]},
             "certificates": [{"serialNumber": serial}],

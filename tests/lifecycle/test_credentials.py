@@ -19,7 +19,7 @@ def test_crud(client: ScimClient, make_user: Any, make_credential: Any) -> None:
         "$ref": f"http://localhost/scim/v2/Users/{user['id']}",
         "display": "bjensen",
     }
-    assert created["certificates"][0]["stateChanged"]
+    assert "stateChanged" not in created["certificates"][0]  # set when the state first changes
     changed = ok(
         client.patch(f"/Credentials/{created['id']}", [{"op": "replace", "path": "displayName", "value": "Token"}])
     )
@@ -35,6 +35,7 @@ def test_crud(client: ScimClient, make_user: Any, make_credential: Any) -> None:
         ({"type": "card", "user": {}}, None),
         ({"user": None}, None),
         ({"type": "card", "state": "broken"}, None),
+        ({"type": "card", "state": None}, None),
         ({"type": "card", "certificates": [{"serialNumber": "1", "revocationReason": "boredom"}]}, None),
     ],
 )
@@ -46,6 +47,12 @@ def test_invalid_credentials_are_refused(
     before = snapshot()
     error(client.post("/Credentials", payload), 400, scim_type)
     assert snapshot() == before
+
+
+def test_a_credential_always_has_a_state(client: ScimClient, make_user: Any, make_credential: Any) -> None:
+    held = make_credential(make_user())
+    error(client.patch(f"/Credentials/{held['id']}", [{"op": "remove", "path": "state"}]), 400)
+    assert ok(client.get(f"/Credentials/{held['id']}"))["state"] == "active"
 
 
 def test_type_and_holder_are_immutable(client: ScimClient, make_user: Any, make_credential: Any) -> None:
@@ -102,7 +109,7 @@ def test_an_on_hold_certificate_may_become_valid_again(
         )
     )
     assert after["certificates"][0]["state"] == "valid"
-    assert after["certificates"][0]["stateChanged"] > held["certificates"][0]["stateChanged"]
+    assert after["certificates"][0]["stateChanged"] > held["meta"]["created"]
 
 
 def test_filters_work_on_credentials(client: ScimClient, make_user: Any, make_credential: Any) -> None:

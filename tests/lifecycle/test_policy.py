@@ -126,7 +126,10 @@ mobileId = { credential = "inactive", certificates = "onHold" }
     )
     user = ok(client.post("/Users", {"schemas": [USER], "userName": "bjensen"}), 201)
     badge = ok(
-        client.post("/Credentials", {"schemas": [CREDENTIAL], "type": "badge", "user": {"value": user["id"]}}), 201
+        client.post(
+            "/Credentials", {"schemas": [CREDENTIAL], "type": "badge", "state": "active", "user": {"value": user["id"]}}
+        ),
+        201,
     )
     assert {r["value"] for r in user["roles"]} == {"employee"}
 

@@ -75,3 +75,37 @@ def test_read_only_lifecycle_attributes_cannot_be_written(client: ScimClient, ma
         400,
         "mutability",
     )
+
+
+def test_a_reason_set_ahead_decides_the_next_turn_off(client: ScimClient, make_user: Any) -> None:
+    from tests.conftest import ok
+
+    user = make_user()
+    ahead = ok(
+        client.patch(f"/Users/{user['id']}", [{"op": "add", "path": f"{LIFECYCLE}:reason", "value": "parentalLeave"}])
+    )
+    assert (ahead["active"], lifecycle(ahead)["state"], lifecycle(ahead)["reason"]) == (True, "active", "parentalLeave")
+
+    after = ok(client.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "active", "value": False}]))
+
+    assert (lifecycle(after)["state"], lifecycle(after)["reason"]) == ("deactivated", "parentalLeave")
+
+
+def test_the_reason_of_each_transition_stays_in_its_event(client: ScimClient, make_user: Any) -> None:
+    from tests.conftest import ok
+    from tests.lifecycle.conftest import events
+
+    user = make_user()
+    switch(client, user, False, "parentalLeave")
+    after = ok(
+        client.patch(
+            f"/Users/{user['id']}", [{"op": "replace", "path": f"{LIFECYCLE}:reason", "value": "securityReview"}]
+        )
+    )
+    assert (lifecycle(after)["state"], lifecycle(after)["reason"]) == ("deactivated", "securityReview")
+    reactivated = switch(client, user, True)
+    assert "reason" not in lifecycle(reactivated)
+    assert [(e["action"], e.get("reason")) for e in events(client, user)] == [
+        ("deactivate", "parentalLeave"),
+        ("reactivate", None),
+    ]

@@ -33,9 +33,12 @@ def test_machine_table(client: ScimClient, make_user: Any, make_credential: Any,
     assert lifecycle(after)["state"] == expected
     assert after["active"] is (expected == "active")
     if TRANSITIONS[(start, request_)] is None:
-        # a no-op: nothing changes, nothing is recorded, however often a sync client repeats it
-        assert after["meta"]["version"] == before["meta"]["version"]
+        # no transition: the state, roles and credentials stay, and nothing is recorded
+        assert role_set(after) == role_set(before)
+        assert credential(client, held)["state"] == ("inactive" if start == "deactivated" else "active")
         assert len(events(client, user)) == before_events
+        repeated = switch(client, user, request_ == "on", None if request_ == "on" else REASON_OF[request_])
+        assert repeated["meta"]["version"] == after["meta"]["version"]  # a sync client repeating itself
         return
     if expected == "deactivated":
         assert "roles" not in after
@@ -95,6 +98,7 @@ card = { credential = "inactive", certificates = "onHold" }
             {
                 "schemas": ["urn:scim-server:schemas:2.0:Credential"],
                 "type": "card",
+                "state": "active",
                 "user": {"value": user["id"]},
                 "certificates": [{"serialNumber": "1"}],
             },
@@ -107,6 +111,7 @@ card = { credential = "inactive", certificates = "onHold" }
             {
                 "schemas": ["urn:scim-server:schemas:2.0:Credential"],
                 "type": "mobileId",
+                "state": "active",
                 "user": {"value": user["id"]},
                 "certificates": [{"serialNumber": "2"}],
             },
