@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,33 +23,53 @@ def role_set(resource: dict[str, Any]) -> set[tuple[str, str]]:
     return {(r["value"], r["type"]) for r in resource.get("roles", [])}
 
 
+_serials = iter(range(1_000_000))
+
+
+def issue(
+    client: ScimClient,
+    user: dict[str, Any],
+    type_: str = "card",
+    state: str = "active",
+    certificates: Sequence[str] = ("valid",),
+    serial: str | None = None,
+) -> dict[str, Any]:
+    """A credential of a user, through the API, with certificates in the given states."""
+    number = next(_serials)
+    body = {
+        "schemas": [CREDENTIAL],
+        "type": type_,
+        "state": state,
+        "user": {"value": user["id"]},
+        "serialNumber": serial or f"SN-{number}",
+        "certificates": [
+            {"serialNumber": serial or f"C{number}-{index}", "issuer": "CN=Issuing CA", "state": cert_state}
+            for index, cert_state in enumerate(certificates)
+        ],
+    }
+    return ok(client.post("/Credentials", body), 201)
+
+
 @pytest.fixture
 def make_credential(client: ScimClient) -> Callable[..., dict[str, Any]]:
-    counter = iter(range(1_000_000))
+    return lambda user, *args, **kwargs: issue(client, user, *args, **kwargs)
 
-    def make(
-        user: dict[str, Any], type_: str = "card", state: str = "active", certificates: list[str] = ("valid",)
-    ) -> dict[str, Any]:
-        number = next(counter)
-        body = {
-            "schemas": [CREDENTIAL],
-            "type": type_,
-            "state": state,
-            "user": {"value": user["id"]},
-            "serialNumber": f"SN-{number}",
-            "certificates": [
-                {
-                    "serialNumber": f"C{number}-{index}",
-                    "issuer": "CN=Issuing CA",
-                    "state": cert_state,
-                    "usage": "authentication",
-                }
-                for index, cert_state in enumerate(certificates)
-            ],
+
+def bulk_turn_off(client: ScimClient, requests: Sequence[tuple[str, str]]) -> list[int]:
+    """One /Bulk PATCH per (user id, reason) saying active=false; the status of each operation."""
+    operations = [
+        {
+            "method": "PATCH",
+            "path": f"/Users/{user_id}",
+            "data": {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "value": {"active": False, f"{LIFECYCLE}:reason": reason}}],
+            },
         }
-        return ok(client.post("/Credentials", body), 201)
-
-    return make
+        for user_id, reason in requests
+    ]
+    result = ok(client.post("/Bulk", {"schemas": [BULK], "Operations": operations}))
+    return [int(operation["status"]) for operation in result["Operations"]]
 
 
 def credential(client: ScimClient, created: dict[str, Any]) -> dict[str, Any]:

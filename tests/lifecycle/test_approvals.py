@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from tests.cli.test_cli import run
 from tests.conftest import USER, ScimClient, error, ok
-from tests.lifecycle.conftest import credential, events, lifecycle, switch
+from tests.lifecycle.conftest import credential, events, issue, lifecycle, switch
 
 POLICY = """
 [approval]
@@ -44,19 +44,7 @@ def admin(hr: ScimClient, make_token: Any) -> Any:
 @pytest.fixture
 def requested(hr: ScimClient) -> tuple[dict[str, Any], dict[str, Any]]:
     user = ok(hr.post("/Users", {"schemas": [USER], "userName": "bjensen", "roles": [{"value": "guide"}]}), 201)
-    card = ok(
-        hr.post(
-            "/Credentials",
-            {
-                "schemas": ["urn:scim-server:schemas:2.0:Credential"],
-                "type": "card",
-                "state": "active",
-                "user": {"value": user["id"]},
-                "certificates": [{"serialNumber": "1"}],
-            },
-        ),
-        201,
-    )
+    card = issue(hr, user, "card")
     after = switch(hr, user, False, "parentalLeave")
     return after, card
 

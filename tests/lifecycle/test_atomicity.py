@@ -9,8 +9,8 @@ import pytest
 
 from scim_server import create_app
 from scim_server.registry import Registry, installed_plugins
-from tests.conftest import CREDENTIAL, LIFECYCLE, PATCH_OP, USER, ScimClient, ok
-from tests.lifecycle.conftest import WAYS
+from tests.conftest import USER, ScimClient, ok
+from tests.lifecycle.conftest import WAYS, bulk_turn_off, issue
 
 
 def explode_on_marked_credentials(context: Any, resource_type: str, before: Any, after: Any) -> None:
@@ -47,23 +47,7 @@ def test_a_failing_cascade_in_bulk_rolls_back_its_operation_only(faulty: ScimCli
     user = _user_with_two_cards(faulty)
     other = ok(faulty.post("/Users", {"schemas": [USER], "userName": "other"}), 201)
     before = snapshot()
-    operations = [
-        {
-            "method": "PATCH",
-            "path": f"/Users/{uid}",
-            "data": {
-                "schemas": [PATCH_OP],
-                "Operations": [{"op": "replace", "value": {"active": False, f"{LIFECYCLE}:reason": "parentalLeave"}}],
-            },
-        }
-        for uid in (user["id"], other["id"])
-    ]
-    result = ok(
-        faulty.post(
-            "/Bulk", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations}
-        )
-    )
-    assert [int(op["status"]) for op in result["Operations"]] == [500, 200]
+    assert bulk_turn_off(faulty, [(user["id"], "parentalLeave"), (other["id"], "parentalLeave")]) == [500, 200]
     assert ok(faulty.get(f"/Users/{user['id']}"))["active"] is True
     assert ok(faulty.get(f"/Users/{other['id']}"))["active"] is False
     assert snapshot() != before
@@ -72,13 +56,5 @@ def test_a_failing_cascade_in_bulk_rolls_back_its_operation_only(faulty: ScimCli
 def _user_with_two_cards(client: ScimClient) -> dict[str, Any]:
     user = ok(client.post("/Users", {"schemas": [USER], "userName": "bjensen", "roles": [{"value": "guide"}]}), 201)
     for serial in ("FIRST", "EXPLODE"):
-        body = {
-            "schemas": [CREDENTIAL],
-            "type": "card",
-            "state": "active",
-            "serialNumber": serial,
-            "user": {"value": user["id"]},
-            "certificates": [{"serialNumber": serial}],
-        }
-        ok(client.post("/Credentials", body), 201)
+        issue(client, user, "card", serial=serial)
     return user

@@ -8,7 +8,7 @@ import pytest
 
 from scim_server.policy import REASONS
 from tests.conftest import LIFECYCLE, USER, ScimClient, error
-from tests.lifecycle.conftest import WAYS, lifecycle, switch
+from tests.lifecycle.conftest import WAYS, bulk_turn_off, lifecycle, switch
 
 
 @pytest.mark.parametrize("reason", REASONS, ids=lambda r: r.code)
@@ -33,27 +33,11 @@ def test_an_unknown_reason_is_refused_and_changes_nothing(
 
 
 def test_an_unknown_reason_in_bulk_fails_its_operation_alone(client: ScimClient, make_user: Any) -> None:
-    from tests.conftest import PATCH_OP, ok
+    from tests.conftest import ok
 
     user = make_user()
     other = make_user()
-    operations = [
-        {
-            "method": "PATCH",
-            "path": f"/Users/{uid}",
-            "data": {
-                "schemas": [PATCH_OP],
-                "Operations": [{"op": "replace", "value": {"active": False, f"{LIFECYCLE}:reason": reason}}],
-            },
-        }
-        for uid, reason in ((user["id"], "holiday"), (other["id"], "parentalLeave"))
-    ]
-    result = ok(
-        client.post(
-            "/Bulk", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations}
-        )
-    )
-    assert [int(op["status"]) for op in result["Operations"]] == [400, 200]
+    assert bulk_turn_off(client, [(user["id"], "holiday"), (other["id"], "parentalLeave")]) == [400, 200]
     assert ok(client.get(f"/Users/{user['id']}"))["active"] is True
     assert ok(client.get(f"/Users/{other['id']}"))["active"] is False
 

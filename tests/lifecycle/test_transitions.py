@@ -8,7 +8,7 @@ import pytest
 
 from extensions.lifecycle.machine import TRANSITIONS
 from tests.conftest import ScimClient, ok
-from tests.lifecycle.conftest import credential, events, lifecycle, role_set, switch
+from tests.lifecycle.conftest import credential, events, issue, lifecycle, role_set, switch
 
 REASON_OF = {"deactivate": "parentalLeave", "suspend": "securityReview"}
 SETUP = {"active": None, "suspended": "suspend", "deactivated": "deactivate"}
@@ -92,32 +92,8 @@ card = { credential = "inactive", certificates = "onHold" }
     user = ok(
         client.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "escalated"}), 201
     )
-    card = ok(
-        client.post(
-            "/Credentials",
-            {
-                "schemas": ["urn:scim-server:schemas:2.0:Credential"],
-                "type": "card",
-                "state": "active",
-                "user": {"value": user["id"]},
-                "certificates": [{"serialNumber": "1"}],
-            },
-        ),
-        201,
-    )
-    phone = ok(
-        client.post(
-            "/Credentials",
-            {
-                "schemas": ["urn:scim-server:schemas:2.0:Credential"],
-                "type": "mobileId",
-                "state": "active",
-                "user": {"value": user["id"]},
-                "certificates": [{"serialNumber": "2"}],
-            },
-        ),
-        201,
-    )
+    card = issue(client, user, "card")
+    phone = issue(client, user, "mobileId")
 
     assert lifecycle(switch(client, user, False, "securityReview"))["state"] == "suspended"
     assert (credential(client, card)["state"], credential(client, phone)["state"]) == ("inactive", "active")
