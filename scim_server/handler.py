@@ -131,7 +131,7 @@ class Handler(ScimHandler):
         self.service.check_preconditions(current, "PATCH", conditions)
         changed = bool(others) and patch_op.model_copy(update={"operations": others}).patch(current)
         with self.storage.session() as session:
-            pk = self.storage.locked_pk(session, name, resource_id).pk
+            pk = self.storage.stored_row(session, name, resource_id).pk
             members_changed = False
             for change in changes:
                 members_changed |= self._apply(session, name, pk, change, memberships)

@@ -16,11 +16,10 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, cast
 
 from scim2_models import (
@@ -33,12 +32,11 @@ from scim2_models import (
     ResourceType,
     ResponseParameters,
     ScimProvider,
-    SearchRequest,
     UniquenessException,
 )
-from scim2_server.storage import ScimStorage, SearchPage
+from scim2_server.storage import ScimStorage
 from scim2_server.utils import parametrize
-from sqlalchemy import ColumnElement, Engine, case, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,35 +46,15 @@ from ..policy import Policy
 from ..registry import Registry
 from ..tokens import Principal
 from .catalogue import Catalogue
-from .filters import compile_filter
-from .index import Indexer, IndexPlan, is_hidden
-from .mapping import Mapper, resource_table
+from .documents import ROW, excluded_fields, kept, parse_version, version_tag
+from .index import Indexer, IndexPlan
+from .mapping import Mapper
 from .membership import Memberships
-from .paging import NEXT, PREVIOUS, Ordering, read_position
-from .paging import position as position_of
+from .search import SqlSearch
 from .tables import MemberRow, ResourceRow, ValueRow
 
-VERSION_TAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 RESOURCE_ID = re.compile(r"^[0-9a-f]{32}$")
-ROW = (
-    ResourceRow.pk,
-    ResourceRow.id,
-    ResourceRow.created,
-    ResourceRow.last_modified,
-    ResourceRow.version,
-    ResourceRow.data,
-)
-"""What ``_assemble`` reads of a resource row."""
 """The ids this storage issues; anything else cannot name a stored resource."""
-
-
-def version_tag(version: int) -> str:
-    return f'W/"{version}"'
-
-
-def parse_version(tag: str | None) -> int | None:
-    match = VERSION_TAG.match(tag or "")
-    return int(match.group(1)) if match else None
 
 
 @dataclass
@@ -92,7 +70,7 @@ class WriteContext:
     """The PATCH being applied, when the write is one: hooks may need to know what the client named."""
 
 
-class SqlStorage(ScimStorage):
+class SqlStorage(SqlSearch, ScimStorage):
     """The storage of every resource type the registry declares."""
 
     supports_cursors = True
@@ -233,7 +211,7 @@ class SqlStorage(ScimStorage):
         """Whether a response keeps an attribute, so the storage need not read what is not returned."""
         if parameters is None or (not parameters.attributes and not parameters.excluded_attributes):
             return True
-        return _kept(
+        return kept(
             self.models[name],
             attribute,
             tuple(map(str, parameters.attributes or ())),
@@ -284,7 +262,9 @@ class SqlStorage(ScimStorage):
         model = type(resource)
         excluded = self._excluded.get(model)
         if excluded is None:
-            excluded = self._excluded[model] = _excluded(model, self.relation_fields.get(str(model.__schema__), ()))
+            excluded = self._excluded[model] = excluded_fields(
+                model, self.relation_fields.get(str(model.__schema__), ())
+            )
         return resource.model_dump(mode="json", exclude=excluded)
 
     def _index(self, session: Session, name: str, pk: int, resource: Resource[Any]) -> None:
@@ -417,146 +397,11 @@ class SqlStorage(ScimStorage):
             self.touch(session, owners)
             session.execute(delete(ResourceRow).where(ResourceRow.pk == row.pk))
 
-    # -- Searching ------------------------------------------------------------
-
-    def search(
-        self,
-        resource_types: list[ResourceType],
-        search_request: SearchRequest[Any],
-        *,
-        position: Any = None,
-    ) -> SearchPage:
-        names = list(dict.fromkeys(self._type_name(rt) for rt in resource_types))
-        resource = resource_table
-        where = or_(*(self._type_condition(name, search_request, resource) for name in names))
-        ordering = Ordering(self._sort_value(names, search_request, resource), resource.c.pk)
-        ordering.descending = bool(
-            search_request.sort_by is not None and search_request.sort_order == SearchRequest.SortOrder.descending
-        )
-        columns: list[Any] = [*ROW, ResourceRow.resource_type]
-        if ordering.value is not None:
-            columns.append(ordering.value.label("sort_value"))
-        base = select(*columns).where(where)
-        with self.session() as session:
-            total = session.execute(select(func.count()).select_from(resource).where(where)).scalar_one()
-            count = search_request.count
-            if search_request.cursor is None:
-                start = search_request.start_index_0 or 0
-                query = base.order_by(*ordering.order_by()).offset(start)
-                empty = count == 0 or start >= total
-                rows = [] if empty else session.execute(query if count is None else query.limit(count)).all()
-                return SearchPage(total, self._assemble_mixed(session, rows, search_request))
-            if count == 0:
-                return SearchPage(total, [])
-            anchor = read_position(position) if position is not None else None
-            limit = count if count is not None else total
-            rows = list(session.execute(ordering.page(base, anchor, limit)).all())
-            more = len(rows) > limit
-            rows = rows[:limit]
-            forward = anchor is None or anchor.direction == NEXT
-            if not forward:
-                rows.reverse()
-            page = SearchPage(total, self._assemble_mixed(session, rows, search_request))
-            if not rows:
-                return page
-            first, last = rows[0], rows[-1]
-            has_next = more if forward else self._exists_beyond(session, base, ordering, last, forward=True)
-            has_previous = (
-                (anchor is not None and self._exists_beyond(session, base, ordering, first, forward=False))
-                if forward
-                else more
-            )
-            if has_next:
-                page.next = position_of(NEXT, _sort_of(last), last.pk)
-            if has_previous:
-                page.previous = position_of(PREVIOUS, _sort_of(first), first.pk)
-            return page
-
-    def _exists_beyond(self, session: Session, base: Any, ordering: Ordering, row: Any, *, forward: bool) -> bool:
-        anchor = read_position(position_of(NEXT if forward else PREVIOUS, _sort_of(row), row.pk))
-        query = base.with_only_columns(resource_table.c.pk).where(ordering.beyond(anchor, forward=forward)).limit(1)
-        return session.execute(query).first() is not None
-
-    def _type_condition(self, name: str, search_request: SearchRequest[Any], resource: Any) -> ColumnElement[bool]:
-        condition = resource.c.resource_type == name
-        if search_request.filter is None:
-            return condition
-        return condition & compile_filter(search_request.filter, self.models[name], self.mapper, name, resource)
-
-    def _sort_value(
-        self, names: list[str], search_request: SearchRequest[Any], resource: Any
-    ) -> ColumnElement[Any] | None:
-        if search_request.sort_by is None:
-            return None
-        values = {}
-        for name in names:
-            binding = search_request.sort_binding(self.models[name])
-            location = self.mapper.locate(name, binding, resource) if binding is not None else None
-            values[name] = location.sort_value() if location is not None else None
-        present = {name: value for name, value in values.items() if value is not None}
-        if not present:
-            return None
-        if len(names) == 1:
-            return present[names[0]]
-        return case(*((resource.c.resource_type == name, value) for name, value in present.items()), else_=None)
-
-    def _assemble_mixed(
-        self, session: Session, rows: Sequence[Any], parameters: ResponseParameters[Any]
-    ) -> list[Resource[Any]]:
-        """Resources of several types, in the order of the rows."""
-        by_type: dict[str, list[Any]] = {}
-        for row in rows:
-            by_type.setdefault(row.resource_type, []).append(row)
-        built = {}
-        for name, typed in by_type.items():
-            for row, resource in zip(typed, self._assemble(session, name, typed, parameters), strict=True):
-                built[row.pk] = resource
-        return [built[row.pk] for row in rows]
-
-    def find(self, name: str, scim_filter: str, *, sort_by: str | None = None) -> list[Resource[Any]]:
-        """Every resource of a type a filter matches, in the current transaction (for write hooks)."""
-        request = parametrize(SearchRequest, self.models[name]).model_validate(
-            {"filter": scim_filter, "sortBy": sort_by}
-        )
-        return self.search([self.types[name]], request).resources
-
     # -- Membership deltas -------------------------------------------------------
 
     def membership(self, name: str) -> Memberships | None:
         return self.memberships.get(name)
 
-    def locked_pk(self, session: Session, name: str, resource_id: str) -> Any:
+    def stored_row(self, session: Session, name: str, resource_id: str) -> Any:
+        """The row of a resource, locked when the operation writes (membership deltas need its pk)."""
         return self._locked(session, name, resource_id)
-
-
-def _sort_of(row: Any) -> Any:
-    return getattr(row, "sort_value", None)
-
-
-@lru_cache(maxsize=1024)
-def _kept(model: type[Any], attribute: str, attributes: tuple[str, ...], excluded: tuple[str, ...]) -> bool:
-    parameters = parametrize(ResponseParameters, model).model_validate(
-        {"attributes": list(attributes) or None, "excludedAttributes": list(excluded) or None}
-    )
-    paths = parametrize(Path, model).iter_paths(
-        include_subattributes=False,
-        attributes=parameters.attributes,
-        excluded_attributes=parameters.excluded_attributes,
-    )
-    return any(path.attr.split(".")[0].lower() == attribute.lower() for path in paths)
-
-
-def _excluded(model: type[Any], relations: Iterable[str]) -> dict[str, Any]:
-    """Fields kept out of a stored document, as pydantic's ``exclude`` argument."""
-    excluded: dict[str, Any] = {"id": True, "meta": True}
-    for name in relations:
-        excluded[name] = True
-    for path in parametrize(Path, model).iter_paths(include_subattributes=False):
-        binding = path.resolve()
-        if binding is None or not is_hidden(binding):
-            continue
-        if binding.model is model or not hasattr(model, binding.model.__name__):
-            excluded[binding.field_name] = True
-        else:
-            excluded.setdefault(binding.model.__name__, {})[binding.field_name] = True
-    return excluded

@@ -1,0 +1,146 @@
+"""Searching: filters, sorting, index and cursor paging of SqlStorage, in SQL.
+
+Split from ``sql.py`` for size; ``SqlStorage`` is the only class that uses it,
+and its attributes (``types``, ``models``, ``mapper``, ``session``,
+``_assemble``) are what this mixin reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from scim2_models import Resource, ResourceType, ResponseParameters, SearchRequest
+from scim2_server.storage import SearchPage
+from scim2_server.utils import parametrize
+from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from .documents import ROW
+from .filters import compile_filter
+from .mapping import resource_table
+from .paging import NEXT, PREVIOUS, Ordering, read_position
+from .paging import position as position_of
+from .tables import ResourceRow
+
+
+class SqlSearch:
+    """The ``search`` half of the ScimStorage contract, and ``find`` for write hooks."""
+
+    types: dict[str, ResourceType]
+    models: dict[str, type[Resource[Any]]]
+    mapper: Any
+
+    def session(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError
+
+    def _assemble(
+        self, session: Session, name: str, rows: Sequence[Any], parameters: ResponseParameters[Any] | None = None
+    ) -> list[Resource[Any]]:
+        raise NotImplementedError
+
+    def search(
+        self,
+        resource_types: list[ResourceType],
+        search_request: SearchRequest[Any],
+        *,
+        position: Any = None,
+    ) -> SearchPage:
+        names = list(dict.fromkeys(str(rt.name) for rt in resource_types))
+        resource = resource_table
+        where = or_(*(self._type_condition(name, search_request, resource) for name in names))
+        ordering = Ordering(self._sort_value(names, search_request, resource), resource.c.pk)
+        ordering.descending = bool(
+            search_request.sort_by is not None and search_request.sort_order == SearchRequest.SortOrder.descending
+        )
+        columns: list[Any] = [*ROW, ResourceRow.resource_type]
+        if ordering.value is not None:
+            columns.append(ordering.value.label("sort_value"))
+        base = select(*columns).where(where)
+        with self.session() as session:
+            total = session.execute(select(func.count()).select_from(resource).where(where)).scalar_one()
+            count = search_request.count
+            if search_request.cursor is None:
+                start = search_request.start_index_0 or 0
+                query = base.order_by(*ordering.order_by()).offset(start)
+                empty = count == 0 or start >= total
+                rows = [] if empty else session.execute(query if count is None else query.limit(count)).all()
+                return SearchPage(total, self._assemble_mixed(session, rows, search_request))
+            if count == 0:
+                return SearchPage(total, [])
+            anchor = read_position(position) if position is not None else None
+            limit = count if count is not None else total
+            rows = list(session.execute(ordering.page(base, anchor, limit)).all())
+            more = len(rows) > limit
+            rows = rows[:limit]
+            forward = anchor is None or anchor.direction == NEXT
+            if not forward:
+                rows.reverse()
+            page = SearchPage(total, self._assemble_mixed(session, rows, search_request))
+            if not rows:
+                return page
+            first, last = rows[0], rows[-1]
+            has_next = more if forward else self._exists_beyond(session, base, ordering, last, forward=True)
+            has_previous = (
+                (anchor is not None and self._exists_beyond(session, base, ordering, first, forward=False))
+                if forward
+                else more
+            )
+            if has_next:
+                page.next = position_of(NEXT, _sort_of(last), last.pk)
+            if has_previous:
+                page.previous = position_of(PREVIOUS, _sort_of(first), first.pk)
+            return page
+
+    def _exists_beyond(self, session: Session, base: Any, ordering: Ordering, row: Any, *, forward: bool) -> bool:
+        anchor = read_position(position_of(NEXT if forward else PREVIOUS, _sort_of(row), row.pk))
+        query = base.with_only_columns(resource_table.c.pk).where(ordering.beyond(anchor, forward=forward)).limit(1)
+        return session.execute(query).first() is not None
+
+    def _type_condition(self, name: str, search_request: SearchRequest[Any], resource: Any) -> ColumnElement[bool]:
+        condition = resource.c.resource_type == name
+        if search_request.filter is None:
+            return condition
+        return condition & compile_filter(search_request.filter, self.models[name], self.mapper, name, resource)
+
+    def _sort_value(
+        self, names: list[str], search_request: SearchRequest[Any], resource: Any
+    ) -> ColumnElement[Any] | None:
+        if search_request.sort_by is None:
+            return None
+        values = {}
+        for name in names:
+            binding = search_request.sort_binding(self.models[name])
+            location = self.mapper.locate(name, binding, resource) if binding is not None else None
+            values[name] = location.sort_value() if location is not None else None
+        present = {name: value for name, value in values.items() if value is not None}
+        if not present:
+            return None
+        if len(names) == 1:
+            return present[names[0]]
+        return case(*((resource.c.resource_type == name, value) for name, value in present.items()), else_=None)
+
+    def _assemble_mixed(
+        self, session: Session, rows: Sequence[Any], parameters: ResponseParameters[Any]
+    ) -> list[Resource[Any]]:
+        """Resources of several types, in the order of the rows."""
+        by_type: dict[str, list[Any]] = {}
+        for row in rows:
+            by_type.setdefault(row.resource_type, []).append(row)
+        built = {}
+        for name, typed in by_type.items():
+            for row, resource in zip(typed, self._assemble(session, name, typed, parameters), strict=True):
+                built[row.pk] = resource
+        return [built[row.pk] for row in rows]
+
+    def find(self, name: str, scim_filter: str, *, sort_by: str | None = None) -> list[Resource[Any]]:
+        """Every resource of a type a filter matches, in the current transaction (for write hooks)."""
+        request = parametrize(SearchRequest, self.models[name]).model_validate(
+            {"filter": scim_filter, "sortBy": sort_by}
+        )
+        return self.search([self.types[name]], request).resources
+
+
+def _sort_of(row: Any) -> Any:
+    return getattr(row, "sort_value", None)
