@@ -77,6 +77,8 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Plugin
     )
     health.init_app(app)
     admin.init_app(app, registry.admin_blueprints)
+    for startup in registry.startups:
+        startup(state)
     return app
 
 

@@ -8,6 +8,7 @@ the ones extensions register — the same authentication and error handling.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
@@ -68,7 +69,8 @@ def admin_blueprint(name: str, import_name: str) -> Blueprint:
 
     @blueprint.errorhandler(SCIMException)
     def _scim(exception: SCIMException) -> ResponseReturnValue:
-        return _error(exception.status, exception.scim_type or "error", exception.detail)
+        error = exception.scim_type or HTTPStatus(exception.status).phrase.lower().replace(" ", "_")
+        return _error(exception.status, error, exception.detail)
 
     @blueprint.errorhandler(HTTPException)
     def _http(exception: HTTPException) -> ResponseReturnValue:

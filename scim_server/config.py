@@ -55,6 +55,10 @@ class Settings:
     default_page_size: int = 100
     """Page size when a search asks for no ``count``."""
 
+    scheduler_interval: float = 0.0
+    """Seconds between in-process runs of due lifecycle transitions in each worker; 0 leaves it to
+    ``scim-server lifecycle run-due`` (cron)."""
+
     auto_migrate: bool = True
     """Apply pending Alembic migrations when the application starts."""
 
@@ -79,6 +83,7 @@ class _SettingsSchema(Schema):
     SCIM_MAX_RESULTS = mfields.Integer(attribute="max_results", validate=validate.Range(min=1))
     SCIM_DEFAULT_PAGE_SIZE = mfields.Integer(attribute="default_page_size", validate=validate.Range(min=1))
     SCIM_AUTO_MIGRATE = mfields.Boolean(attribute="auto_migrate")
+    SCIM_SCHEDULER_INTERVAL = mfields.Float(attribute="scheduler_interval", validate=validate.Range(min=0))
     SCIM_SQLITE_BUSY_TIMEOUT = mfields.Float(attribute="sqlite_busy_timeout", validate=validate.Range(min=0))
     SCIM_LOG_LEVEL = mfields.String(
         attribute="log_level", validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"])

@@ -73,7 +73,10 @@ class Handler(ScimHandler):
         return self._writing(super().delete, request)
 
     def bulk(self, request: ScimRequest) -> ScimResponse:
-        return self._writing(super().bulk, request)
+        """One transaction for the request, a savepoint per operation: a failed operation is undone alone,
+        and 1,000 operations cost one commit, not 1,000."""
+        with self.storage.writing(), self.storage.operation():
+            return super().bulk(request)
 
     def patch(self, request: ScimRequest) -> ScimResponse:
         """As the library's, but the response parameters reach the storage read that builds the answer."""

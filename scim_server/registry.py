@@ -82,6 +82,8 @@ class Registry:
     """Each hook with the resource types it applies to (None: all of them)."""
     admin_blueprints: list[Any] = field(default_factory=list)
     commands: list[Any] = field(default_factory=list)
+    startups: list[Callable[[Any], None]] = field(default_factory=list)
+    """Called with the application's state once it is built (to start a background job, say)."""
 
     def add_resource(
         self,
@@ -104,6 +106,9 @@ class Registry:
     def add_command(self, command: Any) -> None:
         """A click command or group added to ``scim-server``."""
         self.commands.append(command)
+
+    def add_startup(self, startup: Callable[[Any], None]) -> None:
+        self.startups.append(startup)
 
     @property
     def principal_type(self) -> str | None:

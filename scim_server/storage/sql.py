@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -36,7 +36,7 @@ from scim2_models import (
 )
 from scim2_server.storage import ScimStorage
 from scim2_server.utils import parametrize
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,6 +55,18 @@ from .tables import MemberRow, ResourceRow, ValueRow
 
 RESOURCE_ID = re.compile(r"^[0-9a-f]{32}$")
 """The ids this storage issues; anything else cannot name a stored resource."""
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A resource row as just written, read back without asking the database."""
+
+    pk: int
+    id: str
+    created: datetime.datetime
+    last_modified: datetime.datetime
+    version: int
+    data: dict[str, Any]
 
 
 @dataclass
@@ -80,6 +92,8 @@ class SqlStorage(SqlSearch, ScimStorage):
     ) -> None:
         self.engine = engine
         self.policy = policy or Policy()
+        self.clock: Callable[[], datetime.datetime] = utcnow
+        """The time of writes and of the lifecycle rules; tests and back-fills set it."""
         self.registry = registry
         self.provider = provider
         self.types = {str(rt.name): rt for rt in provider.resource_types}
@@ -140,8 +154,8 @@ class SqlStorage(SqlSearch, ScimStorage):
         finally:
             self._patch.reset(token)
 
-    def context(self, session: Session) -> WriteContext:
-        return WriteContext(session, self, current_actor(), utcnow(), self.policy, self._patch.get())
+    def context(self, session: Session, *, now: datetime.datetime | None = None) -> WriteContext:
+        return WriteContext(session, self, current_actor(), now or self.clock(), self.policy, self._patch.get())
 
     def endpoint(self, name: str) -> str:
         """The endpoint of a resource type without slashes (``Users``), for relative references."""
@@ -270,7 +284,8 @@ class SqlStorage(SqlSearch, ScimStorage):
     def _index(self, session: Session, name: str, pk: int, resource: Resource[Any]) -> None:
         rows = list(self.plan(name).rows(resource, pk))
         if rows:
-            session.execute(insert(ValueRow), rows)
+            # Core, not the ORM's bulk insert: one executemany, whatever columns are empty.
+            session.execute(insert(cast(Table, ValueRow.__table__)), rows)
 
     def _run_hooks(self, session: Session, name: str, before: Any, after: Any) -> Any:
         """Run the write hooks on a copy of the new state (the caller's stays untouched); return what to store."""
@@ -298,15 +313,22 @@ class SqlStorage(SqlSearch, ScimStorage):
             return membership.replace(session, pk, members)
         return membership.add(session, pk, members)
 
-    def create(self, resource_type: ResourceType, resource: Resource[Any], *, hooks: bool = True) -> Resource[Any]:
-        """Store a new resource; its id is chosen first, so that write hooks can refer to it."""
+    def create(
+        self, resource_type: ResourceType, resource: Resource[Any], *, hooks: bool = True, read_back: bool = True
+    ) -> Resource[Any]:
+        """Store a new resource; its id is chosen first, so that write hooks can refer to it.
+
+        ``read_back=False`` is for writes nobody reads the answer of (the events a hook records).
+        """
         name = self._type_name(resource_type)
         with self.session() as session:
-            resource = resource.model_copy(update={"id": uuid.uuid4().hex})
+            resource_id = uuid.uuid4().hex
+            resource = resource.model_copy(update={"id": resource_id})
             if hooks:
                 resource = self._run_hooks(session, name, None, resource)
-            now = utcnow()
+            now = self.clock()
             actor = current_actor().client
+            document = self._document(name, resource)
             try:
                 pk = session.execute(
                     insert(ResourceRow)
@@ -318,7 +340,7 @@ class SqlStorage(SqlSearch, ScimStorage):
                         version=1,
                         created_by=actor,
                         modified_by=actor,
-                        data=self._document(name, resource),
+                        data=document,
                     )
                     .returning(ResourceRow.pk)
                 ).scalar_one()
@@ -326,7 +348,9 @@ class SqlStorage(SqlSearch, ScimStorage):
             except IntegrityError as exception:
                 raise UniquenessException(detail="a resource already has this unique value") from exception
             self._write_relations(session, name, pk, resource, replace=False)
-            return self._reload(session, name, pk)
+            if not read_back:
+                return resource
+            return self._assemble(session, name, [_Row(pk, resource_id, now, now, 1, document)])[0]
 
     def _reload(self, session: Session, name: str, pk: int) -> Resource[Any]:
         row = session.execute(select(*ROW).where(ResourceRow.pk == pk)).one()
@@ -338,7 +362,7 @@ class SqlStorage(SqlSearch, ScimStorage):
             session.execute(
                 update(ResourceRow)
                 .where(ResourceRow.pk.in_(list(pks)))
-                .values(version=ResourceRow.version + 1, last_modified=utcnow(), modified_by=current_actor().client)
+                .values(version=ResourceRow.version + 1, last_modified=self.clock(), modified_by=current_actor().client)
             )
 
     def update(
@@ -366,6 +390,7 @@ class SqlStorage(SqlSearch, ScimStorage):
             document = self._document(name, resource)
             # A write the hooks turned into a no-op (a repeated request) keeps the version.
             changed = document != row.data
+            now = self.clock()
             if changed:
                 try:
                     session.execute(
@@ -374,7 +399,7 @@ class SqlStorage(SqlSearch, ScimStorage):
                         .values(
                             data=document,
                             version=row.version + 1,
-                            last_modified=utcnow(),
+                            last_modified=now,
                             modified_by=current_actor().client,
                         )
                     )
@@ -384,7 +409,11 @@ class SqlStorage(SqlSearch, ScimStorage):
                     raise UniquenessException(detail="a resource already has this unique value") from exception
             if relations and self._write_relations(session, name, row.pk, resource, replace=True) and not changed:
                 self.touch(session, [row.pk])
-            return self._reload(session, name, row.pk)
+                return self._reload(session, name, row.pk)
+            if not changed:
+                return self._assemble(session, name, [row])[0]
+            stored = _Row(row.pk, row.id, row.created, now, row.version + 1, document)
+            return self._assemble(session, name, [stored])[0]
 
     def delete(self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None) -> None:
         name = self._type_name(resource_type)

@@ -10,9 +10,8 @@ import pytest
 from flask import Flask
 
 from scim_server import create_app
-from tests.conftest import CREDENTIAL, LIFECYCLE, PATCH_OP, USER, ScimClient, ok
+from tests.conftest import BULK, CREDENTIAL, LIFECYCLE, PATCH_OP, USER, ScimClient, ok
 
-BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 
 
 def lifecycle(resource: dict[str, Any]) -> dict[str, Any]:

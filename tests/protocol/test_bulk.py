@@ -1,4 +1,4 @@
-"""/Bulk (RFC 7644 §3.7): bulkId references, failOnErrors, one transaction per operation, limits."""
+"""/Bulk (RFC 7644 §3.7): bulkId references, failOnErrors, one savepoint per operation, limits."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GROUP, USER, ScimClient, error, ok
-
-BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+from tests.conftest import BULK, GROUP, USER, ScimClient, error, ok
 
 
 def bulk(client: ScimClient, operations: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
