@@ -79,6 +79,12 @@ class LifecycleEvent(Resource[Any]):
 
     occurred: Annotated[datetime.datetime | None, ReadOnly] = None
     approval_id: Annotated[str | None, ReadOnly, CaseExact.true] = None
+    work_relationship: Annotated[str | None, ReadOnly, CaseExact.true] = None
+    """The HR id of the relationship a termination, reversal or rehire is about."""
+
+    state_from: Annotated[str | None, ReadOnly, CaseExact.true] = None
+    state_to: Annotated[str | None, ReadOnly, CaseExact.true] = None
+    """The account's lifecycle state before and after the transition."""
     roles_gained: Annotated[list[RoleChange] | None, ReadOnly] = None
     roles_lost: Annotated[list[RoleChange] | None, ReadOnly] = None
     credentials: Annotated[list[CredentialChange] | None, ReadOnly] = None

@@ -148,6 +148,16 @@ class Service(ScimService):
             self.publish(base_url, resource), Context.RESOURCE_REPLACEMENT_RESPONSE, response_parameters
         )
 
+    def apply_patch(self, current: Resource[Any], patch_op: Any, conditions: Any) -> Resource[Any] | None:
+        """As the library's, but a value the schema refuses is reported like in a POST: what and where,
+        not pydantic's whole report."""
+        try:
+            return super().apply_patch(current, patch_op, conditions)
+        except InvalidValueException as exception:
+            if isinstance(exception.__cause__, ValidationError):
+                raise scim_exception_of(exception.__cause__) from exception
+            raise
+
     def read_body(self, model: type[ModelT], body: bytes, content_type: str | None, scim_ctx: Context) -> ModelT:
         """Validate a body after the client shims had their say."""
         self.ensure_json(content_type)

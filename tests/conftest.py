@@ -5,7 +5,7 @@ that talks HTTP through Flask's test client; factories for users and groups."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from extensions.lifecycle.approvals import ApprovalRow
+from extensions.lifecycle.due import DueRow
 from scim_server import ScimServerState, create_app
 from scim_server.storage.tables import MemberRow, ResourceRow, ValueRow
 from scim_server.tokens import TokenRow, create_token
@@ -80,7 +81,7 @@ def _empty_database(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     state: ScimServerState = request.getfixturevalue("state")
     with Session(state.engine) as session, session.begin():
-        for table in (MemberRow, ValueRow, ResourceRow, TokenRow, ApprovalRow):
+        for table in (MemberRow, ValueRow, ResourceRow, TokenRow, ApprovalRow, DueRow):
             session.execute(delete(table))
 
 
@@ -203,3 +204,24 @@ def snapshot(state: ScimServerState) -> Any:
 
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def policy_app(database_url: str, tmp_path: Path, state: Any, make_token: Any) -> Iterator[Callable[..., ScimClient]]:
+    """A server on the same database under another policy file; returns a client factory."""
+    apps: list[Flask] = []
+
+    def build(policy: str, client_name: str = "tests", scopes: tuple[str, ...] = ("read", "write")) -> ScimClient:
+        if not apps:
+            path = tmp_path / "policy.toml"
+            path.write_text(policy)
+            apps.append(
+                create_app(
+                    {"SCIM_DATABASE_URL": database_url, "SCIM_POLICY_FILE": str(path), "SCIM_LOG_LEVEL": "ERROR"}
+                )
+            )
+        return ScimClient(apps[0].test_client(), make_token(client_name, scopes))
+
+    yield build
+    for app in apps:
+        app.extensions["scim_server"].engine.dispose()

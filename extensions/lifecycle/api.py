@@ -1,4 +1,4 @@
-"""The lifecycle's part of the admin API: ``/admin/approvals``."""
+"""The lifecycle's part of the admin API: ``/admin/approvals`` and ``/admin/users/{id}/autoprovision``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from scim_server.actor import acting_as
 from scim_server.admin import AdminError, admin_blueprint, principal
 
 from .approvals import APPROVED, CANCELLED, PENDING, REJECTED, ApprovalError, decide, list_approvals
+from .engine import Lifecycle
 
 blueprint = admin_blueprint("lifecycle_admin", __name__)
 
@@ -68,3 +69,25 @@ def decide_approval(approval_id: str, decision: str) -> ResponseReturnValue:
             return jsonify(ApprovalSchema().dump(row))
     except ApprovalError as error:
         raise AdminError(error.status, error.error, error.detail) from error
+
+
+class RoleSchema(Schema):
+    value = fields.String()
+    type = fields.String()
+
+
+class AutoprovisionResult(Schema):
+    userId = fields.String()
+    rolesGained = fields.List(fields.Nested(RoleSchema))
+    rolesLost = fields.List(fields.Nested(RoleSchema))
+
+
+@blueprint.post("/users/<user_id>/autoprovision")
+def autoprovision(user_id: str) -> ResponseReturnValue:
+    """Reconcile the user's auto roles with the role mappings now; never reactivates a suspended user."""
+    who = principal("admin")
+    DecisionBody().load(request.get_json(silent=True) or {})
+    storage = _storage()
+    with acting_as(who), storage.writing(), storage.operation(), storage.session() as session:
+        gained, lost = Lifecycle(storage.context(session)).autoprovision(user_id)
+    return jsonify(AutoprovisionResult().dump({"userId": user_id, "rolesGained": gained, "rolesLost": lost}))

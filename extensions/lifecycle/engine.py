@@ -2,51 +2,53 @@
 
 The storage calls ``user_written`` and ``credential_written`` (write hooks)
 for every write of a User or a Credential, whatever carried it: POST, PUT,
-PATCH with or without a path, a /Bulk operation. This module reads the
-request off the states before and after, asks the pure machine what it
-means, and applies the decision: the user's lifecycle attributes and roles,
-its credentials and certificates, the approval row and the events — all in
-the same transaction, so they commit together or not at all.
+PATCH with or without a path, a /Bulk operation. This module reads what the
+write asks for off the states before and after — an ``active`` flag, HR
+dates, attributes role mappings read — asks the pure machine what each part
+means, and applies the decisions in order: the user's state and roles, its
+credentials, the approval row, the pending terminations and one event per
+transition, all in the write's transaction.
 """
 
 from __future__ import annotations
 
+import datetime
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from scim2_models import ConflictException, InvalidValueException, MutabilityException
+from scim2_models import ConflictException, InvalidValueException, NotFoundException
 from scim2_models import Role as RoleModel
 
-from resources.credential import Credential
-from resources.lifecycle_event import LifecycleEvent
 from scim_server.storage.sql import WriteContext
 
 from . import cascade as cascades
+from . import credentials, due, events, machine
 from .approvals import ApprovalRow, record_request
-from .cascade import CertificateMove, CertificateView, CredentialMove, CredentialView, Moves
-from .machine import ACTIVE, MANUAL, OFF, ON, Decision, Pending, Request, Standing, decide
+from .cascade import Moves
+from .mappings import qualified
+from .relationships import InvalidRelationships, changes, others_active, read, validate
 from .roles import Role, ServerRoleWritten, defaults, difference, merge, typed, union
 from .schema import LifecycleUser, PendingApproval
 
+ACTIVE, MANUAL, AUTOMATIC = machine.ACTIVE, machine.MANUAL, machine.AUTOMATIC
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:user"
 OFF_ACTIONS = ("deactivate", "suspend")
-NO_MOVES = Moves()
 
 
 def user_written(context: WriteContext, resource_type: str, before: Any, after: Any) -> None:
-    engine = Lifecycle(context)
+    lifecycle = Lifecycle(context)
     if after is None:
-        engine.deleted(before)
+        lifecycle.deleted(before)
     elif before is None:
-        engine.created(after)
+        lifecycle.created(after)
     else:
-        engine.updated(before, after)
+        lifecycle.updated(before, after)
 
 
 def credential_written(context: WriteContext, resource_type: str, before: Any, after: Any) -> None:
     if after is not None:
-        Lifecycle(context).check_credential(before, after)
+        credentials.check(context, before, after)
 
 
 def extension(user: Any) -> LifecycleUser | None:
@@ -58,21 +60,21 @@ def roles_of(user: Any) -> list[Role]:
     return [typed(r.value, r.type, r.display, r.primary) for r in user.roles or [] if r.value]
 
 
-def standing_of(user: Any) -> Standing:
+def standing_of(user: Any) -> machine.Standing:
     ext = extension(user)
     state = ext.state if ext is not None and ext.state else (ACTIVE if user.active is not False else "suspended")
     pending = ext.pending_approval if ext is not None else None
-    return Standing(
+    return machine.Standing(
         state=state,
         cause=ext.state_cause if ext else None,
         reason=ext.reason if ext else None,
         changed=ext.state_changed if ext else None,
         roles=tuple(roles_of(user)),
-        pending=Pending(
+        pending=machine.Pending(
             pending.action or "",
             pending.reason,
             pending.requested_by or "",
-            pending.requested,  # type: ignore[arg-type]
+            pending.requested or datetime.datetime.min.replace(tzinfo=datetime.UTC),
             pending.approval_id or "",
         )
         if pending is not None and pending.approval_id
@@ -80,26 +82,36 @@ def standing_of(user: Any) -> Standing:
     )
 
 
-def view(credential: Any) -> CredentialView:
-    return CredentialView(
-        id=credential.id,
-        type=credential.type,
-        state=credential.state or "active",
-        certificates=tuple(
-            CertificateView(c.serial_number, c.issuer, c.state or "valid") for c in credential.certificates or []
-        ),
-    )
+@dataclass
+class Step:
+    decision: machine.Decision
+    before: machine.Standing
+    moves: Moves = field(default_factory=Moves)
+    relationship: str | None = None
+    approval: str | None = None
+    actor: str | None = None
+    cause: str | None = None
+    """``manual`` or ``automatic``; by default, automatic for what HR dates and role mappings cause."""
+
+    @property
+    def recorded_cause(self) -> str:
+        if self.cause is not None:
+            return self.cause
+        automatic = ("terminate", "reverseTermination", "rehire", "autoprovision")
+        return AUTOMATIC if self.decision.action in automatic else MANUAL
 
 
-def moves_of(event: Any) -> Moves:
-    """The credential and certificate moves an event recorded."""
-    return Moves(
-        tuple(CredentialMove(c.value, c.type, c.from_, c.to) for c in event.credentials or []),
-        tuple(
-            CertificateMove(c.credential, c.serial_number, c.issuer, c.from_, c.to, c.revocation_reason)
-            for c in event.certificates or []
-        ),
-    )
+class Steps:
+    """The transitions one write makes, in order, each from the standing the previous one left."""
+
+    def __init__(self, standing: machine.Standing) -> None:
+        self.standing = standing
+        self.done: list[Step] = []
+
+    def add(self, step: Step) -> None:
+        if step.decision.action is not None:
+            self.done.append(step)
+        self.standing = step.decision.standing
 
 
 class Lifecycle:
@@ -107,23 +119,25 @@ class Lifecycle:
         self.context = context
         self.storage = context.storage
         self.policy = context.policy
+        self.now = context.now
 
-    # -- Users -----------------------------------------------------------------
+    # -- Writes --------------------------------------------------------------------
 
     def created(self, user: Any) -> None:
         ext = extension(user) or LifecycleUser()
         user[LifecycleUser] = ext
         self._check_reason(ext.reason, None)
+        self._check_relationships(ext)
         try:
             client = merge((), roles_of(user))
         except ServerRoleWritten as error:
             raise InvalidValueException(detail=str(error)) from error
         roles = tuple(union(client, defaults(self.policy.default_roles)))
-        standing = Standing(ACTIVE, MANUAL, ext.reason, self.context.now, roles)
-        request = Request(OFF, ext.reason) if user.active is False else None
-        decision = self._decide(standing, request) if request else Decision(standing)
-        self._store(user, decision.standing, locked=ext.locked)
-        self._record(user, Standing(ACTIVE, None, None, None, roles), decision, Moves())
+        steps = Steps(machine.Standing(ACTIVE, MANUAL, ext.reason, self.now, roles))
+        if user.active is False:
+            self._request(user.id, steps, machine.Request(machine.OFF, ext.reason))
+        self._hr(user, ext, steps, earlier=[], before=None)
+        self._finish(user, steps, locked=ext.locked)
 
     def updated(self, before: Any, after: Any) -> None:
         stored = extension(before) or LifecycleUser()
@@ -132,6 +146,7 @@ class Lifecycle:
             ext = stored.model_copy(deep=True)
             after[LifecycleUser] = ext
         self._check_reason(ext.reason, stored.reason)
+        self._check_relationships(ext)
         standing = standing_of(before)
         try:
             roles = merge(standing.roles, roles_of(after), self._named_removals(before))
@@ -139,38 +154,71 @@ class Lifecycle:
             raise InvalidValueException(detail=str(error)) from error
         # The reason is the client's attribute: what it writes is kept, and decides what active=false
         # means; each transition's own reason is in its event.
-        edited = replace(standing, roles=tuple(roles), reason=ext.reason)
-        request = None if after.active is None else Request(OFF if after.active is False else ON, ext.reason)
-        decision = self._decide(edited, request) if request else Decision(edited)
-        moves = self._cascade(before.id, decision)
-        self._store(after, decision.standing, locked=ext.locked)
-        self._record(after, standing, decision, moves)
+        steps = Steps(replace(standing, roles=tuple(roles), reason=ext.reason))
+        request = self._requested(before, after, ext.reason, stored.reason)
+        if request is not None:
+            self._request(before.id, steps, request)
+        self._hr(after, ext, steps, earlier=read(stored.work_relationships), before=before)
+        self._finish(after, steps, locked=ext.locked)
         if bool(ext.locked) != bool(stored.locked):
-            self._event(after, "lock" if ext.locked else "unlock", reason=None, cause=MANUAL)
+            self._event(after, events.Record("lock" if ext.locked else "unlock", MANUAL))
 
     def deleted(self, user: Any) -> None:
-        credentials = self._credentials(user.id)
+        held = credentials.held_by(self.context, user.id)
         moves = cascades.cascade(
-            [view(c) for c in credentials], self.policy.deactivation, revoke_reason="affiliationChanged"
+            [credentials.view(c) for c in held], self.policy.deactivation, revoke_reason="affiliationChanged"
         )
-        self._move(credentials, moves)
-        self._event(user, "delete", reason=None, cause=MANUAL, lost=roles_of(user), moves=moves)
+        credentials.move(self.context, held, moves)
+        due.forget(self.context.session, user.id)
+        self._event(user, events.Record("delete", MANUAL, lost=roles_of(user), moves=moves))
 
-    def _decide(
-        self, standing: Standing, request: Request, *, approved: bool = False, actor: str | None = None
-    ) -> Decision:
-        decision = decide(
-            standing,
+    # -- Manual requests (active=true/false) ----------------------------------------------
+
+    def _request(self, user_id: str, steps: Steps, request: machine.Request, **approval: Any) -> None:
+        decision = machine.decide(
+            steps.standing,
             request,
             self.policy,
-            now=self.context.now,
-            actor=actor or self.context.actor.client,
+            now=self.now,
+            actor=approval.get("actor") or self.context.actor.client,
             approval_id=uuid.uuid4().hex,
-            approved=approved,
+            approved=bool(approval),
         )
         if decision.conflict:
             raise ConflictException(detail=decision.conflict)
-        return decision
+        steps.add(Step(decision, steps.standing, self._cascade(user_id, decision), **approval))
+
+    def _requested(self, before: Any, after: Any, reason: str | None, stored: str | None) -> machine.Request | None:
+        """What a write asks of the account's state, if anything.
+
+        A write asks when it says ``active`` — a POST or PUT carrying it, a
+        PATCH touching it — or changes it, or gives a user that is off a new
+        reason (a suspended user asked to deactivate). A PATCH of something
+        else does not re-ask what the stored ``active`` says.
+        """
+        if after.active is None:
+            return None
+        kind = machine.OFF if after.active is False else machine.ON
+        if self._says_active() or after.active != before.active:
+            return machine.Request(kind, reason)
+        if after.active is False and reason is not None and reason != stored:
+            return machine.Request(kind, reason)
+        return None
+
+    def _says_active(self) -> bool:
+        patch = self.context.patch
+        if patch is None:
+            return True  # a POST or PUT states the whole resource
+        for operation in patch.operations or []:
+            if operation.path is not None:
+                binding = operation.path.resolve()
+                if binding is not None and binding.field_name == "active":
+                    return True
+            elif isinstance(operation.value, dict) and any(
+                k.strip().lower() in ("active", f"{USER_SCHEMA}:active") for k in operation.value
+            ):
+                return True
+        return False
 
     def _check_reason(self, reason: str | None, stored: str | None) -> None:
         if reason is not None and reason != stored and self.policy.reason(reason) is None:
@@ -197,7 +245,138 @@ class Lifecycle:
                         named.add((role.value, role.type))
         return named
 
-    def _store(self, user: Any, standing: Standing, *, locked: bool | None) -> None:
+    # -- HR: work relationships and role mappings (source 004) ------------------------------
+
+    def _check_relationships(self, ext: LifecycleUser) -> None:
+        try:
+            validate(read(ext.work_relationships))
+        except InvalidRelationships as error:
+            raise InvalidValueException(detail=str(error)) from error
+
+    def _hr(self, user: Any, ext: LifecycleUser, steps: Steps, *, earlier: list[Any], before: Any) -> None:
+        """Terminations, reversals and a rehire the relationships call for; else autoprovisioning if a mapping moved."""
+        timing = self.policy.default_role_loss_timing
+        change = changes(earlier, read(ext.work_relationships), timing, self.now)
+        entries = {entry.value: entry for entry in ext.work_relationships or []}
+        for entry in entries.values():
+            if entry.status is None:
+                entry.status = "active"
+        mappings = self.policy.role_mappings
+        for value in change.reverse:
+            entries[value].status = "active"
+            self._reverse(user, value, steps, qualified(user, mappings))
+        for value in change.terminate:
+            entries[value].status = "terminated"
+            others = others_active(read(entries.values()), [value])
+            decision = machine.terminate(
+                steps.standing, qualified(user, mappings), others_active=others, policy=self.policy, now=self.now
+            )
+            steps.add(Step(decision, steps.standing, self._cascade(user.id, decision), relationship=value))
+        if change.rehire:
+            decision = machine.rehire(steps.standing, qualified(user, mappings), self.policy, now=self.now)
+            steps.add(Step(decision, steps.standing, self._cascade(user.id, decision)))
+        due.schedule(self.context.session, user.id, dict(change.schedule))
+        if not (change.reverse or change.terminate or change.rehire) and mappings:
+            now_qualified = qualified(user, mappings)
+            moved = None if before is None else qualified(before, mappings) ^ now_qualified
+            if moved is None or moved:
+                steps.add(Step(machine.autoprovision(steps.standing, now_qualified, changed=moved), steps.standing))
+
+    def _reverse(self, user: Any, value: str, steps: Steps, now_qualified: set[str]) -> None:
+        terminations = events.find(self.context, user.id, ("terminate",), relationship=value)
+        last = terminations[-1] if terminations else None
+        lost = tuple(Role(r.value, r.type) for r in (last.roles_lost or [])) if last else ()
+        gained = tuple(Role(r.value, r.type) for r in (last.roles_gained or [])) if last else ()
+        suspended_by_it = bool(last and last.state_to == "suspended" and last.state_from != "suspended")
+        decision = machine.reverse_termination(
+            steps.standing, lost, gained, suspended_by_it, now_qualified, now=self.now
+        )
+        steps.add(Step(decision, steps.standing, self._cascade(user.id, decision), relationship=value))
+
+    # -- On demand and when due ---------------------------------------------------------
+
+    def autoprovision(self, user_id: str) -> tuple[list[Role], list[Role]]:
+        """Reconcile a user's ``auto`` roles with the mappings now; never changes its state."""
+        user = self.storage.get(self.storage.types["User"], user_id)
+        standing = standing_of(user)
+        if standing.state == machine.DEACTIVATED:
+            raise ConflictException(detail="a deactivated user holds no roles; reactivate it first")
+        steps = Steps(standing)
+        decision = machine.autoprovision(standing, qualified(user, self.policy.role_mappings))
+        steps.add(Step(decision, standing, cause=MANUAL))  # an operator asked
+        self._finish(user, steps, locked=(extension(user) or LifecycleUser()).locked)
+        self.storage.update(self.storage.types["User"], user, hooks=False)
+        return difference(standing.roles, steps.standing.roles)
+
+    def apply_due(self, user_id: str) -> bool:
+        """Apply the user's terminations whose time has come; True when one was applied."""
+        user_type = self.storage.types["User"]
+        try:
+            user = self.storage.get(user_type, user_id)
+        except NotFoundException:
+            return False  # deleted since its termination was scheduled
+        ext = extension(user) or LifecycleUser()
+        steps = Steps(standing_of(user))
+        self._hr(user, ext, steps, earlier=read(ext.work_relationships), before=user)
+        if not steps.done:
+            return False
+        self._finish(user, steps, locked=ext.locked)
+        self.storage.update(user_type, user, hooks=False)
+        return True
+
+    # -- Approvals ------------------------------------------------------------------------
+
+    def approve(self, approval: ApprovalRow, approver: str) -> Any:
+        """Perform a pending transition as if requested then, by its requester."""
+        user_type = self.storage.types["User"]
+        user = self.storage.get(user_type, approval.user_id)
+        self._event(
+            user, events.Record("approvalGranted", MANUAL, approval.reason, approval=approval.id, actor=approver)
+        )
+        steps = Steps(standing_of(user))
+        self._request(
+            approval.user_id,
+            steps,
+            machine.Request(machine.OFF, approval.reason),
+            approval=approval.id,
+            actor=approval.requested_by,
+        )
+        self._finish(user, steps, locked=(extension(user) or LifecycleUser()).locked)
+        return self.storage.update(user_type, user, hooks=False)
+
+    def withdraw(self, approval: ApprovalRow, action: str, actor: str) -> Any:
+        """Reject or cancel a pending transition: the user keeps its standing, without the pending request."""
+        user_type = self.storage.types["User"]
+        user = self.storage.get(user_type, approval.user_id)
+        ext = extension(user)
+        if ext is not None:
+            ext.pending_approval = None
+        self._event(user, events.Record(action, MANUAL, approval.reason, approval=approval.id, actor=actor))
+        return self.storage.update(user_type, user, hooks=False)
+
+    # -- Applying -------------------------------------------------------------------------
+
+    def _cascade(self, user_id: str, decision: machine.Decision) -> Moves:
+        if decision.cascade is None:
+            return Moves()
+        held = credentials.held_by(self.context, user_id)
+        if not held:
+            return Moves()
+        views = [credentials.view(c) for c in held]
+        if decision.cascade == "reverse":
+            moves = cascades.reverse(credentials.moved_since_active(self.context, user_id), views)
+        else:
+            moves = cascades.cascade(views, self.policy.table(decision.cascade))
+        credentials.move(self.context, held, moves)
+        return moves
+
+    def _finish(self, user: Any, steps: Steps, *, locked: bool | None) -> None:
+        """Store the final standing on the user and record one event per transition."""
+        self._store(user, steps.standing, locked=locked)
+        for step in steps.done:
+            self._record(user, step)
+
+    def _store(self, user: Any, standing: machine.Standing, *, locked: bool | None) -> None:
         ext = extension(user)
         assert ext is not None
         ext.state = standing.state  # type: ignore[assignment]
@@ -222,184 +401,34 @@ class Lifecycle:
             RoleModel(value=r.value, type=r.type, display=r.display, primary=r.primary) for r in standing.roles
         ] or None
 
-    def _record(
-        self,
-        user: Any,
-        before: Standing,
-        decision: Decision,
-        moves: Moves,
-        *,
-        approval: str | None = None,
-        actor: str | None = None,
-    ) -> None:
-        if decision.action is None:
-            return
-        gained, lost = difference(before.roles, decision.standing.roles)
+    def _record(self, user: Any, step: Step) -> None:
+        decision = step.decision
+        after = decision.standing
         if decision.action == "approvalRequested":
-            pending = decision.standing.pending
-            assert pending is not None
-            record_request(self.context.session, user.id, pending)
-            self._event(user, "approvalRequested", reason=pending.reason, cause=MANUAL, approval=pending.approval_id)
+            assert after.pending is not None
+            record_request(self.context.session, user.id, after.pending)
+            self._event(
+                user,
+                events.Record("approvalRequested", MANUAL, after.pending.reason, approval=after.pending.approval_id),
+            )
             return
+        gained, lost = difference(step.before.roles, after.roles)
         self._event(
             user,
-            decision.action,
-            reason=decision.standing.reason if decision.action in OFF_ACTIONS else None,
-            cause=decision.standing.cause or MANUAL,
-            gained=gained,
-            lost=lost,
-            moves=moves,
-            approval=approval,
-            actor=actor,
+            events.Record(
+                action=decision.action or "",
+                cause=step.recorded_cause,
+                reason=after.reason if decision.action in OFF_ACTIONS else None,
+                gained=gained,
+                lost=lost,
+                moves=step.moves,
+                approval=step.approval,
+                actor=step.actor,
+                relationship=step.relationship,
+                state_from=step.before.state,
+                state_to=after.state,
+            ),
         )
 
-    # -- Credentials -------------------------------------------------------------
-
-    def _credentials(self, user_id: str) -> list[Any]:
-        return self.storage.find("Credential", f'user.value eq "{user_id}"')
-
-    def _cascade(self, user_id: str, decision: Decision) -> Moves:
-        if decision.cascade is None:
-            return Moves()
-        credentials = self._credentials(user_id)
-        if not credentials:
-            return Moves()
-        views = [view(c) for c in credentials]
-        if decision.cascade == "reverse":
-            moves = cascades.reverse(self._held_since_active(user_id), views)
-        else:
-            moves = cascades.cascade(views, self.policy.table(decision.cascade))
-        self._move(credentials, moves)
-        return moves
-
-    def _held_since_active(self, user_id: str) -> list[Moves]:
-        """What the turning-off events since the user was last active moved."""
-        events = self.storage.find(
-            "LifecycleEvent",
-            f'user.value eq "{user_id}" and (action eq "deactivate" or action eq "suspend" or action eq "reactivate")',
-            sort_by="meta.created",
-        )
-        recorded: list[Moves] = []
-        for event in events:
-            if getattr(event, "action", None) == "reactivate":
-                recorded = []
-            else:
-                recorded.append(moves_of(event))
-        return recorded
-
-    def _move(self, credentials: Sequence[Any], moves: Moves) -> None:
-        if not moves:
-            return
-        by_id = {c.id: c for c in credentials}
-        touched: dict[str, Any] = {}
-        for move in moves.credentials:
-            credential = touched.setdefault(move.id, by_id[move.id])
-            credential.state = move.to
-        for cmove in moves.certificates:
-            credential = touched.setdefault(cmove.credential, by_id[cmove.credential])
-            for certificate in credential.certificates or []:
-                if certificate.serial_number == cmove.serial_number and certificate.issuer == cmove.issuer:
-                    certificate.state = cmove.to
-                    certificate.revocation_reason = cmove.revocation_reason
-        credential_type = self.storage.types["Credential"]
-        for credential in touched.values():
-            self.storage.update(credential_type, credential)
-
-    def check_credential(self, before: Any, after: Credential) -> None:
-        """A credential's own rules: a known type, an existing holder, and revocations that stick."""
-        if after.type not in self.policy.credential_types:
-            types = ", ".join(self.policy.credential_types)
-            raise InvalidValueException(
-                detail=f"type {after.type!r} is not one of the policy's credential types: {types}"
-            )
-        if before is None:
-            holder = after.user.value if after.user else None
-            users = self.storage.find("User", f'id eq "{holder}"') if holder else []
-            if not users:
-                raise InvalidValueException(detail=f"user: no User has the id {holder!r}")
-            after.user.ref = f"{self.storage.endpoint('User')}/{holder}"  # type: ignore[union-attr]
-            after.user.display = getattr(users[0], "user_name", None)  # type: ignore[union-attr]
-        stored = {(c.serial_number, c.issuer): c for c in (before.certificates or [])} if before else {}
-        for certificate in after.certificates or []:
-            certificate.state = certificate.state or "valid"
-            previous = stored.get((certificate.serial_number, certificate.issuer))
-            if previous is not None and previous.state == "revoked" and certificate.state != "revoked":
-                raise MutabilityException(
-                    detail=f"certificate {certificate.serial_number} is revoked; a revoked certificate never comes back"
-                )
-            if previous is not None and previous.state != certificate.state:
-                certificate.state_changed = self.context.now
-            else:
-                certificate.state_changed = previous.state_changed if previous is not None else None
-
-    # -- Events ------------------------------------------------------------------
-
-    def _event(
-        self,
-        user: Any,
-        action: str,
-        *,
-        reason: str | None,
-        cause: str,
-        gained: Iterable[Role] = (),
-        lost: Iterable[Role] = (),
-        moves: Moves = NO_MOVES,
-        approval: str | None = None,
-        actor: str | None = None,
-    ) -> None:
-        event = LifecycleEvent.model_validate(
-            {
-                "user": {
-                    "value": user.id,
-                    "$ref": f"{self.storage.endpoint('User')}/{user.id}",
-                    "display": user.user_name,
-                },
-                "action": action,
-                "reason": reason,
-                "cause": cause,
-                "actor": actor or self.context.actor.client,
-                "occurred": self.context.now,
-                "approvalId": approval,
-                "rolesGained": [{"value": r.value, "type": r.type} for r in gained] or None,
-                "rolesLost": [{"value": r.value, "type": r.type} for r in lost] or None,
-                "credentials": [{"value": m.id, "type": m.type, "from": m.from_, "to": m.to} for m in moves.credentials]
-                or None,
-                "certificates": [
-                    {
-                        "credential": m.credential,
-                        "serialNumber": m.serial_number,
-                        "issuer": m.issuer,
-                        "from": m.from_,
-                        "to": m.to,
-                        "revocationReason": m.revocation_reason,
-                    }
-                    for m in moves.certificates
-                ]
-                or None,
-            }
-        )
-        self.storage.create(self.storage.types["LifecycleEvent"], event)
-
-    # -- Approvals -----------------------------------------------------------------
-
-    def approve(self, approval: ApprovalRow, approver: str) -> Any:
-        """Perform a pending transition as if requested then, by its requester."""
-        user_type = self.storage.types["User"]
-        user = self.storage.get(user_type, approval.user_id)
-        standing = standing_of(user)
-        self._event(user, "approvalGranted", reason=approval.reason, cause=MANUAL, approval=approval.id, actor=approver)
-        decision = self._decide(standing, Request(OFF, approval.reason), approved=True, actor=approval.requested_by)
-        moves = self._cascade(approval.user_id, decision)
-        self._store(user, decision.standing, locked=(extension(user) or LifecycleUser()).locked)
-        self._record(user, standing, decision, moves, approval=approval.id, actor=approval.requested_by)
-        return self.storage.update(user_type, user, hooks=False)
-
-    def withdraw(self, approval: ApprovalRow, action: str, actor: str) -> Any:
-        """Reject or cancel a pending transition: the user keeps its standing, without the pending request."""
-        user_type = self.storage.types["User"]
-        user = self.storage.get(user_type, approval.user_id)
-        ext = extension(user)
-        if ext is not None:
-            ext.pending_approval = None
-        self._event(user, action, reason=approval.reason, cause=MANUAL, approval=approval.id, actor=actor)
-        return self.storage.update(user_type, user, hooks=False)
+    def _event(self, user: Any, record: events.Record) -> None:
+        events.write(self.context, user, record)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from flask import Flask
 
-from scim_server import create_app
-from tests.conftest import BULK, CREDENTIAL, LIFECYCLE, PATCH_OP, USER, ScimClient, ok
-
+from tests.conftest import BULK, CREDENTIAL, LIFECYCLE, PATCH_OP, ScimClient, ok
 
 
 def lifecycle(resource: dict[str, Any]) -> dict[str, Any]:
@@ -143,27 +139,3 @@ def switch(
     response = WAYS[way](client, user, active, reason)
     assert response.status_code == 200, response.get_data(as_text=True)
     return ok(client.get(f"/Users/{user['id']}"))
-
-
-@pytest.fixture
-def policy_app(database_url: str, tmp_path: Path, state: Any, make_token: Any) -> Iterator[Callable[..., ScimClient]]:
-    """A server on the same database under another policy file; returns a client factory."""
-    apps: list[Flask] = []
-
-    def build(policy: str, client_name: str = "tests", scopes: tuple[str, ...] = ("read", "write")) -> ScimClient:
-        if not apps:
-            path = tmp_path / "policy.toml"
-            path.write_text(policy)
-            apps.append(
-                create_app(
-                    {"SCIM_DATABASE_URL": database_url, "SCIM_POLICY_FILE": str(path), "SCIM_LOG_LEVEL": "ERROR"}
-                )
-            )
-        return ScimClient(apps[0].test_client(), make_token(client_name, scopes))
-
-    yield build
-    for app in apps:
-        app.extensions["scim_server"].engine.dispose()
-
-
-__all__ = ["USER"]
