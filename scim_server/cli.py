@@ -39,7 +39,14 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Worker processes.")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1), help="Threads per worker.")
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@click.option(
+    "--timeout",
+    default=120,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds a request may take before its worker is restarted (a /Bulk of 1,000 terminations takes ~10).",
+)
+def serve(host: str, port: int, workers: int, threads: int, timeout: int) -> None:
     """Run the production server (gunicorn)."""
     from gunicorn.app.base import BaseApplication
 
@@ -54,6 +61,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
             self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", timeout)
             self.cfg.set("graceful_timeout", 10)
 
         def load(self) -> Any:

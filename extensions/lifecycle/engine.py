@@ -359,6 +359,8 @@ class Lifecycle:
     def _cascade(self, user_id: str, decision: machine.Decision) -> Moves:
         if decision.cascade is None:
             return Moves()
+        if decision.cascade != "reverse" and not self.policy.table(decision.cascade):
+            return Moves()  # an empty table (the shipped suspension) moves nothing: no need to read credentials
         held = credentials.held_by(self.context, user_id)
         if not held:
             return Moves()
