@@ -1,4 +1,4 @@
-"""The ``scim-server`` command: serve, migrate, and manage tokens."""
+"""The ``scim-server`` command: serve, migrate, manage tokens, check a deployment."""
 
 from __future__ import annotations
 
@@ -144,6 +144,37 @@ def tokens_revoke(name: str) -> None:
         click.echo(f"no live token for {name!r}", err=True)
         sys.exit(1)
     click.echo(f"revoked {count} token(s) of {name!r}")
+
+
+@main.command()
+@click.argument("url")
+@click.option("--token", required=True, envvar="SCIM_CHECK_TOKEN", help="A bearer token with read and write scopes.")
+@click.option("--resource-type", "resource_types", multiple=True, help="Check only this resource type (repeatable).")
+@click.option("--verbose", is_flag=True, help="Also list the checks that fail on purpose.")
+def check(url: str, token: str, resource_types: tuple[str, ...], verbose: bool) -> None:
+    """Run scim2-tester against the server at URL (its SCIM root, e.g. https://host/scim/v2).
+
+    The checks write test resources and delete them again; their lifecycle events stay in the audit
+    trail. Exits 1 when a check fails that this server does not fail on purpose (README, "Conformance").
+    """
+    from . import check as checks
+
+    try:
+        results = checks.run(url.rstrip("/"), token, resource_types=resource_types)
+    except Exception as exception:  # the server is unreachable, refuses the token, or is no SCIM server
+        raise click.ClickException(f"could not check {url}: {exception}") from exception
+    report = checks.judge(results)
+    counts = ", ".join(f"{count} {status.lower()}" for status, count in sorted(report.counts.items()))
+    click.echo(f"{sum(report.counts.values())} checks: {counts}")
+    click.echo(f'{len(report.expected)} fail on purpose (README, "Conformance")')
+    for (kind, title, urn), reason in report.expected if verbose else ():
+        click.echo(f"  expected  {kind} {title}{f' {urn}' if urn else ''}: {reason.splitlines()[0]}")
+    for (kind, title, urn), reason in report.unexpected:
+        click.echo(f"  FAILED    {kind} {title}{f' {urn}' if urn else ''}: {reason.splitlines()[0] if reason else ''}")
+    if not report.passed:
+        click.echo(f"{len(report.unexpected)} unexpected failure(s)")
+        sys.exit(1)
+    click.echo("ok")
 
 
 for _command in load_registry().commands:

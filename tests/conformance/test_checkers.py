@@ -2,63 +2,41 @@
 
 The server runs as operators run it — gunicorn workers on a loopback port,
 over a fresh database of the kind the suite runs on — and the checkers talk
-to it over HTTP. A failing check fails the test unless it is one of
-``WRONG_CHECKS``: checks this server deliberately answers otherwise, each
-listed in the README with the RFC text that justifies it. A wrong check that
-starts passing fails the test too, so the list cannot go stale.
+to it over HTTP. A failing check fails the test unless it is one this server
+deliberately answers otherwise (``scim_server.check.EXPECTED`` for
+scim2-tester, ``WRONG_SANITY_CHECKS`` for scim-sanity), each listed in the
+README with the RFC text that justifies it. A listed check that starts
+passing fails the test too, so the lists cannot go stale.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
-import random
+import re
 import socket
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
-from scim2_client.engines.httpx2 import SyncSCIMClient
-from scim2_tester import Status, check_server, filling
-from scim2_tester.checkers import patch_add, patch_replace
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from scim_server.check import CRUD_CHECKS, EXPECTED, Key, judge, run
 
 pytestmark = pytest.mark.conformance
 
 BIN = Path(sys.executable).parent
-FAILING = {Status.ERROR, Status.DEVIATION}
 
-DATETIME = "Input should be a valid datetime"
-READ_ONLY = "/LifecycleEvents is read-only"
-LIFECYCLE = "urn:scim-server:schemas:extension:lifecycle:2.0:User"
-CRUD_CHECKS = (
-    "object_creation",
-    "object_query",
-    "object_query_without_id",
-    "object_query_with_attributes",
-    "object_list_with_attributes",
-    "search_with_attributes",
-    "object_replacement",
-    "object_deletion",
-    "check_add_attribute",
-    "check_remove_attribute",
-    "check_replace_attribute",
-)
-READ_ONLY_EVENTS = {("LifecycleEvent", check, None): READ_ONLY for check in CRUD_CHECKS}
-"""Every scim2-tester check writes to every resource type; /LifecycleEvents refuses writes with 405 (SPEC §1)."""
-
-WRONG_TESTER_CHECKS: dict[tuple[str, str, str | None], str] = {
-    **READ_ONLY_EVENTS,
+WRONG_AS_PUBLISHED: dict[Key, str] = {
+    **{key: reason for key, reason in EXPECTED.items() if key[0] == "LifecycleEvent"},
     **{
-        (kind, check, None): DATETIME
+        (kind, check, None): "Input should be a valid datetime"
         for kind in ("User", "Credential")
         for check in CRUD_CHECKS[3:]
         if check != "object_deletion"
@@ -66,29 +44,14 @@ WRONG_TESTER_CHECKS: dict[tuple[str, str, str | None], str] = {
 }
 """scim2-tester 0.5 as published: besides the read-only events, every check that fills a dateTime attribute
 (workRelationships.startDate, Credential.validFrom, certificates.notBefore…) fails inside scim2-tester, which
-generates a random UUID for it and refuses to build its own request (RFC 7643 §2.3.5)."""
-
-WRONG_TESTER_CHECKS_WITH_DATETIMES: dict[tuple[str, str, str | None], str] = {
-    **READ_ONLY_EVENTS,
-    ("Credential", "object_replacement", None): "mutability",
-    ("Credential", "check_replace_attribute", "user"): "'value' is immutable",
-    ("User", "check_add_attribute", LIFECYCLE): "returned unexpected value",
-    ("User", "check_add_attribute", f"{LIFECYCLE}:workRelationships"): "returned unexpected value",
-    ("User", "check_replace_attribute", LIFECYCLE): "returned unexpected value",
-    ("User", "check_replace_attribute", f"{LIFECYCLE}:workRelationships"): "returned unexpected value",
-    ("User", "check_remove_attribute", LIFECYCLE): "did not remove",
-    ("User", "check_remove_attribute", "active"): "did not remove",
-}
-"""With valid dateTimes, the checks that remain fail on purpose (README, "Conformance"): a credential's holder
-is immutable; the lifecycle extension carries read-only state the server sets; an add to a multi-valued
-attribute appends (RFC 7644 §3.5.2.1); a work relationship's read-only ``status`` is derived from its dates;
-core ``active`` is derived from the lifecycle state."""
+generates a random UUID for it and refuses to build its own request (RFC 7643 §2.3.5). ``scim-server check``
+fixes that generator; its own list of deliberate failures is ``scim_server.check.EXPECTED``."""
 
 CONFORMANCE_POLICY = "defaultRoles = []\n"
 """Default roles are values the server adds to every user by policy; a round-trip check of roles cannot expect
 them, so the conformance server runs without (README, "Conformance")."""
 
-WRONG_CHECKS = {
+WRONG_SANITY_CHECKS = {
     "PATCH /Groups/{id} add member": (
         "scim-sanity adds the member id 'fake-member-id', which names no resource, and expects 200. "
         "RFC 7643 §4.2: members' 'value' sub-attribute 'contains the value of an \"id\" attribute of a "
@@ -166,66 +129,41 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         log.close()
 
 
-def _run_scim2_tester(server: dict[str, str]) -> list[Any]:
-    with httpx2.Client(
-        base_url=server["url"], headers={"Authorization": f"Bearer {server['token']}"}, timeout=30
-    ) as http:
-        client = SyncSCIMClient(http)
-        client.discover()
-        return check_server(client)
+def test_scim2_tester_as_published_fails_only_the_wrong_checks(server: dict[str, str]) -> None:
+    report = judge(run(server["url"], server["token"], fix_datetimes=False), WRONG_AS_PUBLISHED, by_path=False)
+
+    print(f"scim2-tester: {dict(report.counts)}")
+    assert report.unexpected == []
+    assert {key for key, _ in report.expected} == set(WRONG_AS_PUBLISHED)
+    assert report.counts["SUCCESS"] >= 58
 
 
-def _fails_exactly(
-    results: list[Any], expected: dict[tuple[str, str, str | None], str], *, by_path: bool
-) -> Counter[str]:
-    """Assert that the failing checks are exactly the expected ones, each failing for the documented reason."""
-
-    def path(result: Any) -> str | None:
-        return result.data.get("urn") if by_path and isinstance(result.data, dict) else None
-
-    counts = Counter(result.status.name for result in results)
-    print(f"scim2-tester: {dict(counts)}")
-    failures = {(str(r.resource_type), r.title, path(r)): r.reason or "" for r in results if r.status in FAILING}
-    assert set(failures) == set(expected), failures
-    for key, reason in failures.items():
-        assert expected[key] in reason, (key, reason)
-    return counts
-
-
-def test_scim2_tester_fails_only_the_wrong_checks(server: dict[str, str]) -> None:
-    results = _run_scim2_tester(server)
-
-    counts = _fails_exactly(results, WRONG_TESTER_CHECKS, by_path=False)
-    assert counts["SUCCESS"] >= 58
+def test_scim_server_check_fails_only_on_purpose(server: dict[str, str]) -> None:
+    """The operators' command: scim2-tester with valid dateTimes, every deliberate failure listed and seen."""
+    result = subprocess.run(
+        [BIN / "scim-server", "check", server["url"], "--token", server["token"], "--verbose"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    print(result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(EXPECTED)} fail on purpose" in result.stdout
+    expected_lines = [line for line in result.stdout.splitlines() if line.strip().startswith("expected")]
+    assert len(expected_lines) == len(EXPECTED)
+    successes = re.search(r"(\d+) success", result.stdout)
+    assert successes is not None and int(successes.group(1)) >= 175  # some checks are drawn at random
 
 
-def test_scim2_tester_with_valid_datetimes_fails_only_the_wrong_checks(
-    server: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """scim2-tester's dateTime generator fixed, so that the checks it aborts reach the server.
-
-    A generated ``terminationDate`` falls after any generated ``startDate``: the server refuses a
-    relationship that ends before it starts (400) and applies a termination whose date has passed, so
-    random dates would make the failing set change from run to run.
-    """
-    original = filling.generate_random_value
-
-    def with_datetimes(context: Any, path: Any, *args: Any, **kwargs: Any) -> Any:
-        binding = path.resolve()
-        if binding is not None and binding.target_type is datetime.datetime:
-            year = 2031 if str(path).lower().endswith("terminationdate") else 2026
-            moment = datetime.datetime(year, 1, 2, 3, 4, 5, tzinfo=datetime.UTC) + datetime.timedelta(
-                days=random.randrange(900)
-            )
-            return [moment] if binding.target_is_multivalued else moment
-        return original(context, path, *args, **kwargs)
-
-    for module in (filling, patch_add, patch_replace):
-        monkeypatch.setattr(module, "generate_random_value", with_datetimes)
-    results = _run_scim2_tester(server)
-
-    counts = _fails_exactly(results, WRONG_TESTER_CHECKS_WITH_DATETIMES, by_path=True)
-    assert counts["SUCCESS"] >= 175  # some checks are drawn at random
+def test_scim_server_check_fails_when_the_server_refuses(server: dict[str, str]) -> None:
+    result = subprocess.run(
+        [BIN / "scim-server", "check", server["url"], "--token", "not-a-token", "--resource-type", "Group"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAILED" in result.stdout and "unexpected failure" in result.stdout
 
 
 def test_scim_sanity_probe_reports_no_failure(server: dict[str, str]) -> None:
@@ -248,5 +186,5 @@ def test_scim_sanity_probe_reports_no_failure(server: dict[str, str]) -> None:
     print(f"scim-sanity: {summary}")
     failed = {r["name"]: r["message"] for r in report["results"] if r["status"].lower() in ("fail", "error")}
     assert summary["passed"] > 20
-    assert set(failed) == set(WRONG_CHECKS), failed
+    assert set(failed) == set(WRONG_SANITY_CHECKS), failed
     assert failed["PATCH /Groups/{id} add member"] == "Expected 200, got 400"
