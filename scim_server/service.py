@@ -118,6 +118,12 @@ class Service(ScimService):
         self.user_type = user_type
         self.read_only = read_only
         """Resource types clients may only read."""
+        self.shim_server = shims.Server(self._endpoint_of, self._model_at)
+
+    def _model_at(self, path: str) -> Any:
+        segments = [segment for segment in path.split("/") if segment]
+        resource_type = self.get_resource_type_by_endpoint(f"/{segments[0]}") if segments else None
+        return self.get_model(resource_type) if resource_type is not None else None
 
     def _endpoint_of(self, name: str) -> str:
         return self.endpoint_of(self.get_resource_type(name))
@@ -169,6 +175,6 @@ class Service(ScimService):
             # PostgreSQL cannot store U+0000 in text, and no identity attribute needs it.
             raise InvalidValueException(detail="strings must not contain the NUL character (U+0000)")
         try:
-            return model.model_validate(shims.apply(payload, scim_ctx, self._endpoint_of), scim_ctx=scim_ctx)
+            return model.model_validate(shims.apply(payload, scim_ctx, model, self.shim_server), scim_ctx=scim_ctx)
         except ValidationError as exception:
             raise scim_exception_of(exception) from exception

@@ -148,8 +148,12 @@ class Lifecycle:
         self._check_reason(ext.reason, stored.reason)
         self._check_relationships(ext)
         standing = standing_of(before)
+        # A PUT without `roles` does not assert them (RFC 7644 §3.5.1: omitted attributes "MAY be assumed
+        # to be not asserted"): identity providers that do not manage roles PUT whole profiles, and must
+        # not strip roles another source granted.
+        written = roles_of(after) if self.context.patch is not None or "roles" in after.model_fields_set else None
         try:
-            roles = merge(standing.roles, roles_of(after), self._named_removals(before))
+            roles = merge(standing.roles, standing.roles if written is None else written, self._named_removals(before))
         except ServerRoleWritten as error:
             raise InvalidValueException(detail=str(error)) from error
         # The reason is the client's attribute: what it writes is kept, and decides what active=false

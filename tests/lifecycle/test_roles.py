@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from scim2_models import Role
 
 from tests.conftest import USER, ScimClient, error, ok
 from tests.lifecycle.conftest import role_set
@@ -13,14 +14,10 @@ from tests.lifecycle.conftest import role_set
 @pytest.fixture
 def granted(client: ScimClient, make_user: Any, state: Any) -> dict[str, Any]:
     """A user holding a default role, an auto role (written as the role mappings will), and a manual one."""
-    from sqlalchemy.orm import Session  # noqa: F401
-
     user = make_user("bjensen", roles=[{"value": "guide"}])
     storage = state.storage
     with storage.operation():
         stored = storage.get(storage.types["User"], user["id"])
-        from scim2_models import Role
-
         stored.roles = [*stored.roles, Role(value="finance", type="auto")]
         storage.update(storage.types["User"], stored, hooks=False)
     return ok(client.get(f"/Users/{user['id']}"))
@@ -99,3 +96,24 @@ def test_a_client_echoing_server_roles_back_changes_nothing(client: ScimClient, 
     after = ok(client.put(f"/Users/{granted['id']}", body))
     assert role_set(after) == role_set(granted)
     assert after["meta"]["version"] == granted["meta"]["version"]
+
+
+@pytest.mark.parametrize(
+    ("roles", "expected"),
+    [
+        (None, {("guide", "manual"), ("user", "default"), ("finance", "auto")}),
+        ([], {("user", "default"), ("finance", "auto")}),
+    ],
+    ids=["PUT without roles: not asserted, kept", "PUT with empty roles: the client's cleared"],
+)
+def test_a_put_rewrites_roles_only_when_it_carries_them(
+    client: ScimClient, granted: dict[str, Any], roles: list[Any] | None, expected: set[tuple[str, str]]
+) -> None:
+    """RFC 7644 §3.5.1: omitted attributes "MAY be assumed to be not asserted by the client". Identity
+    providers that do not manage roles (OneLogin, JumpCloud) PUT whole profiles without them."""
+    body: dict[str, Any] = {"schemas": [USER], "userName": "bjensen", "title": "Pilot"}
+    if roles is not None:
+        body["roles"] = roles
+    after = ok(client.put(f"/Users/{granted['id']}", body))
+    assert role_set(after) == expected
+    assert after["title"] == "Pilot"
