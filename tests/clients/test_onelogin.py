@@ -129,6 +129,24 @@ def test_a_template_that_renders_the_reason(onelogin: Replay, auditor: Auditor) 
     assert auditor.card_states(card) == ("inactive", "onHold")
 
 
+def test_a_template_that_renders_hr_dates(onelogin: Replay, auditor: Auditor, snapshot: Any) -> None:
+    """The template can render a work relationship from custom parameters (README, "OneLogin"); a
+    parameter with no value renders as ``""``, which is no date: 400, nothing stored."""
+    relationship = {"value": "E-1001", "startDate": "2020-03-01T00:00:00Z", "terminationDate": ""}
+    body = template(schemas=[USER, ENTERPRISE, LIFECYCLE])
+    body[LIFECYCLE] = {"workRelationships": [relationship]}
+    before = snapshot()
+
+    refused = onelogin.send("POST", "/Users", body, status=400).get_json()
+
+    assert refused["scimType"] == "invalidValue" and "terminationDate" in refused["detail"]
+    assert snapshot() == before
+    relationship["terminationDate"] = "2026-01-31T17:00:00Z"
+    created = onelogin.json("POST", "/Users", body, status=201)
+    assert auditor.lifecycle(created["id"])[:2] == (False, "suspended")
+    assert auditor.user(created["id"])[LIFECYCLE]["workRelationships"][0]["status"] == "terminated"
+
+
 def test_delete(onelogin: Replay, auditor: Auditor) -> None:
     """ "When users are deleted in OneLogin": Delete sends ``DELETE /Users/{id}`` (IMPL lists Delete User)."""
     user = onelogin.json("POST", "/Users", template(), status=201)
