@@ -34,6 +34,7 @@ from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation
 from scim2_server.utils import parametrize
 
+from .service import Service
 from .storage.filters import SqlFilter
 from .storage.mapping import RelationEntries, resource_table
 from .storage.membership import Memberships
@@ -58,6 +59,7 @@ def _entries(value: Any, model: type[Any]) -> list[Any]:
 
 class Handler(ScimHandler):
     storage: SqlStorage
+    service: Service
 
     def _writing(self, serve: Callable[[ScimRequest], ScimResponse], request: ScimRequest) -> ScimResponse:
         with self.storage.writing():
@@ -77,6 +79,52 @@ class Handler(ScimHandler):
         and 1,000 operations cost one commit, not 1,000."""
         with self.storage.writing(), self.storage.operation():
             return super().bulk(request)
+
+    def query(self, request: ScimRequest) -> ScimResponse:
+        """As the library's, but the answer is rendered from the stored document (see ``rendering``)."""
+        with self.service.provider:
+            target = self.service.route(request, Operation.query)
+            resource_type = self.service.resource_type_at(cast(str, target.endpoint))
+            self.service.authorize(request, target, resource_type)
+            response_parameters = self.service.read_response_parameters(resource_type, request.query)
+            with self.storage.operation():
+                document = self.storage.get_document(resource_type, cast(str, target.resource_id), response_parameters)
+            response = self.service.document_response(
+                request.base_url, document, response_parameters, self.service.read_conditions(request)
+            )
+            return self.service.me_response(request, target, response)
+
+    def search(self, request: ScimRequest) -> ScimResponse:
+        """As the library's, but the resources are rendered from their stored documents."""
+        with self.service.provider:
+            target = self.service.route(request, Operation.search)
+            resource_types = self.service.searched_types(target.endpoint)
+            authorized = self.service.authorized_types(request, target, resource_types)
+            search_request, position = self.service.read_search_query(resource_types, request.query)
+            return self._search(request, resource_types, authorized, search_request, position)
+
+    def search_with_body(self, request: ScimRequest) -> ScimResponse:
+        """As the library's, but the resources are rendered from their stored documents."""
+        with self.service.provider:
+            target = self.service.route(request, Operation.search_with_body)
+            resource_types = self.service.searched_types(target.endpoint)
+            authorized = self.service.authorized_types(request, target, resource_types)
+            search_request, position = self.service.read_search_body(
+                resource_types, request.body, request.header("Content-Type")
+            )
+            return self._search(request, resource_types, authorized, search_request, position)
+
+    def _search(
+        self,
+        request: ScimRequest,
+        resource_types: list[ResourceType],
+        authorized: list[ResourceType],
+        search_request: Any,
+        position: Any,
+    ) -> ScimResponse:
+        with self.storage.operation():
+            page = self.storage.search_documents(authorized, search_request, position=position)
+        return self.service.documents_response(request.base_url, resource_types, page, search_request)
 
     def patch(self, request: ScimRequest) -> ScimResponse:
         """As the library's, but the response parameters reach the storage read that builds the answer."""

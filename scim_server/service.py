@@ -10,7 +10,8 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from http import HTTPStatus
+from typing import Any, TypeVar, Union, cast
 
 from pydantic import ValidationError
 from pydantic_core import from_json
@@ -26,6 +27,7 @@ from scim2_models import (
     ForbiddenException,
     InvalidSyntaxException,
     InvalidValueException,
+    ListResponse,
     NotImplementedException,
     Pagination,
     Patch,
@@ -34,17 +36,21 @@ from scim2_models import (
     ResourceType,
     ResponseParameters,
     ScimPolicy,
+    SearchRequest,
     ServiceProviderConfig,
     Sort,
     UnauthorizedException,
 )
+from scim2_server.conditions import Conditions
 from scim2_server.errors import MethodNotAllowedException
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation, Target
 from scim2_server.service import ScimService, scim_exception_of
+from scim2_server.storage import SearchPage
+from scim2_server.utils import parametrize
 
-from . import shims
+from . import rendering, shims
 from .config import Settings
 from .tokens import Principal
 
@@ -178,3 +184,79 @@ class Service(ScimService):
             return model.model_validate(shims.apply(payload, scim_ctx, model, self.shim_server), scim_ctx=scim_ctx)
         except ValidationError as exception:
             raise scim_exception_of(exception) from exception
+
+    # -- Reads rendered from stored documents (see rendering.py) ----------------------
+
+    def _locator(self, base_url: str) -> Any:
+        """``reference_location``, remembering the URL prefix of each endpoint (a group lists thousands)."""
+        prefixes: dict[str, str] = {}
+
+        def locate(reference: str) -> str:
+            endpoint, _, resource_id = reference.rpartition("/")
+            prefix = prefixes.get(endpoint)
+            if prefix is None:
+                if "://" in reference or reference.startswith("/") or not endpoint:
+                    return self.reference_location(base_url, reference)
+                prefix = prefixes[endpoint] = self.reference_location(base_url, reference)[: -len(resource_id)]
+            return prefix + resource_id
+
+        return locate
+
+    def render_document(
+        self,
+        base_url: str,
+        document: dict[str, Any],
+        response_parameters: Any,
+        locate: Any = None,
+    ) -> dict[str, Any]:
+        """A stored document as the library would dump its published resource for these parameters."""
+        resource_type = self.get_resource_type(document["meta"]["resourceType"])
+        model = self.get_model(resource_type)
+        node = rendering.projection(
+            model,
+            tuple(str(a) for a in getattr(response_parameters, "attributes", None) or ()),
+            tuple(str(a) for a in getattr(response_parameters, "excluded_attributes", None) or ()),
+        )
+        document["meta"]["location"] = self.resource_location(base_url, resource_type, document["id"])
+        if not self.etag_supported:
+            document["meta"].pop("version", None)
+        return rendering.render_resource(model, node, document, locate or self._locator(base_url))
+
+    def document_response(
+        self, base_url: str, document: dict[str, Any], response_parameters: Any, conditions: Conditions
+    ) -> ScimResponse:
+        """``query_response`` for a stored document: the resource, its ETag, or a 304."""
+        version = document["meta"].get("version") if self.etag_supported else None
+        if not conditions.check(version, "GET"):
+            return ScimResponse(HTTPStatus.NOT_MODIFIED, None, {"ETag": version} if version else {})
+        body = self.render_document(base_url, document, response_parameters)
+        headers = {"Content-Location": document["meta"]["location"]}
+        if version:
+            headers["ETag"] = version
+        return ScimResponse(HTTPStatus.OK, body, headers)
+
+    def documents_response(
+        self, base_url: str, resource_types: list[ResourceType], page: SearchPage, search_request: SearchRequest[Any]
+    ) -> ScimResponse:
+        """``search_response`` for stored documents: the library's envelope around the rendered resources."""
+        by_cursor = search_request.cursor is not None
+        if not by_cursor and page.total is None:
+            raise ValueError("The storage gave no total for a search paged by index")
+        next_cursor = previous_cursor = None
+        if by_cursor and search_request.count != 0:
+            next_cursor = self._seal(resource_types, search_request, page.next)
+            previous_cursor = self._seal(resource_types, search_request, page.previous)
+        locate = self._locator(base_url)
+        documents = cast(list[dict[str, Any]], page.resources)
+        resources = [self.render_document(base_url, document, search_request, locate) for document in documents]
+        envelope = parametrize(ListResponse, Union[tuple(self.get_models())])(  # noqa: UP007
+            total_results=page.total,
+            items_per_page=len(resources),
+            start_index=None if by_cursor else search_request.start_index,
+            next_cursor=next_cursor,
+            previous_cursor=previous_cursor,
+            resources=[],
+        )
+        body = envelope.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+        body["Resources"] = resources
+        return ScimResponse(HTTPStatus.OK, body)

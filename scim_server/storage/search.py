@@ -7,7 +7,7 @@ and its attributes (``types``, ``models``, ``mapper``, ``session``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -23,6 +23,9 @@ from .mapping import resource_table
 from .paging import NEXT, PREVIOUS, Ordering, read_position
 from .paging import position as position_of
 from .tables import ResourceRow
+
+Builder = Callable[[Session, str, Sequence[Any], Any], list[Any]]
+"""Builds what a search returns from rows of one type: models (``_assemble``) or documents (``_documents``)."""
 
 
 class SqlSearch:
@@ -40,12 +43,36 @@ class SqlSearch:
     ) -> list[Resource[Any]]:
         raise NotImplementedError
 
+    def _documents(
+        self, session: Session, name: str, rows: Sequence[Any], parameters: ResponseParameters[Any] | None = None
+    ) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
     def search(
         self,
         resource_types: list[ResourceType],
         search_request: SearchRequest[Any],
         *,
         position: Any = None,
+    ) -> SearchPage:
+        return self._search(resource_types, search_request, position, self._assemble)
+
+    def search_documents(
+        self,
+        resource_types: list[ResourceType],
+        search_request: SearchRequest[Any],
+        *,
+        position: Any = None,
+    ) -> SearchPage:
+        """``search``, with the stored documents of the resources instead of models (see ``rendering``)."""
+        return self._search(resource_types, search_request, position, self._documents)
+
+    def _search(
+        self,
+        resource_types: list[ResourceType],
+        search_request: SearchRequest[Any],
+        position: Any,
+        build: Builder,
     ) -> SearchPage:
         names = list(dict.fromkeys(str(rt.name) for rt in resource_types))
         resource = resource_table
@@ -66,7 +93,7 @@ class SqlSearch:
                 query = base.order_by(*ordering.order_by()).offset(start)
                 empty = count == 0 or start >= total
                 rows = [] if empty else session.execute(query if count is None else query.limit(count)).all()
-                return SearchPage(total, self._assemble_mixed(session, rows, search_request))
+                return SearchPage(total, _build_mixed(session, rows, search_request, build))
             if count == 0:
                 return SearchPage(total, [])
             anchor = read_position(position) if position is not None else None
@@ -77,7 +104,7 @@ class SqlSearch:
             forward = anchor is None or anchor.direction == NEXT
             if not forward:
                 rows.reverse()
-            page = SearchPage(total, self._assemble_mixed(session, rows, search_request))
+            page = SearchPage(total, _build_mixed(session, rows, search_request, build))
             if not rows:
                 return page
             first, last = rows[0], rows[-1]
@@ -121,25 +148,26 @@ class SqlSearch:
             return present[names[0]]
         return case(*((resource.c.resource_type == name, value) for name, value in present.items()), else_=None)
 
-    def _assemble_mixed(
-        self, session: Session, rows: Sequence[Any], parameters: ResponseParameters[Any]
-    ) -> list[Resource[Any]]:
-        """Resources of several types, in the order of the rows."""
-        by_type: dict[str, list[Any]] = {}
-        for row in rows:
-            by_type.setdefault(row.resource_type, []).append(row)
-        built = {}
-        for name, typed in by_type.items():
-            for row, resource in zip(typed, self._assemble(session, name, typed, parameters), strict=True):
-                built[row.pk] = resource
-        return [built[row.pk] for row in rows]
-
     def find(self, name: str, scim_filter: str, *, sort_by: str | None = None) -> list[Resource[Any]]:
         """Every resource of a type a filter matches, in the current transaction (for write hooks)."""
         request = parametrize(SearchRequest, self.models[name]).model_validate(
             {"filter": scim_filter, "sortBy": sort_by}
         )
         return self.search([self.types[name]], request).resources
+
+
+def _build_mixed(
+    session: Session, rows: Sequence[Any], parameters: ResponseParameters[Any], build: Builder
+) -> list[Any]:
+    """Resources (or documents) of several types, in the order of the rows."""
+    by_type: dict[str, list[Any]] = {}
+    for row in rows:
+        by_type.setdefault(row.resource_type, []).append(row)
+    built = {}
+    for name, typed in by_type.items():
+        for row, resource in zip(typed, build(session, name, typed, parameters), strict=True):
+            built[row.pk] = resource
+    return [built[row.pk] for row in rows]
 
 
 def _sort_of(row: Any) -> Any:

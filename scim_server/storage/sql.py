@@ -232,6 +232,15 @@ class SqlStorage(SqlSearch, ScimStorage):
             tuple(map(str, parameters.excluded_attributes or ())),
         )
 
+    def get_document(
+        self, resource_type: ResourceType, resource_id: str, response_parameters: ResponseParameters[Any] | None = None
+    ) -> dict[str, Any]:
+        """``get``, as the stored document of the resource instead of a model (see ``rendering``)."""
+        name = self._type_name(resource_type)
+        with self.session() as session:
+            row = self._locked(session, name, resource_id)
+            return self._documents(session, name, [row], response_parameters)[0]
+
     def _assemble(
         self,
         session: Session,
@@ -241,8 +250,21 @@ class SqlStorage(SqlSearch, ScimStorage):
         *,
         relations: bool = True,
     ) -> list[Resource[Any]]:
-        """Build the resources of rows of one type, with their memberships in one query per membership."""
         model = self.models[name]
+        return [
+            model.model_validate(data) for data in self._documents(session, name, rows, parameters, relations=relations)
+        ]
+
+    def _documents(
+        self,
+        session: Session,
+        name: str,
+        rows: Sequence[Any],
+        parameters: ResponseParameters[Any] | None = None,
+        *,
+        relations: bool = True,
+    ) -> list[dict[str, Any]]:
+        """The documents of rows of one type, with id, meta and their memberships (one query per membership)."""
         related: dict[str, dict[int, list[dict[str, Any]]]] = {}
         pks = [row.pk for row in rows]
         if relations and name in self.memberships:
@@ -253,7 +275,7 @@ class SqlStorage(SqlSearch, ScimStorage):
             attribute, memberships = self.reverse[name]
             if self._keeps(name, attribute, parameters):
                 related[attribute] = memberships.owners_of(session, pks)
-        resources = []
+        documents = []
         for row in rows:
             data = dict(row.data)
             data["id"] = row.id
@@ -266,8 +288,8 @@ class SqlStorage(SqlSearch, ScimStorage):
             for attribute, values in related.items():
                 if values.get(row.pk):
                     data[attribute] = values[row.pk]
-            resources.append(model.model_validate(data))
-        return resources
+            documents.append(data)
+        return documents
 
     # -- Writing ------------------------------------------------------------
 
