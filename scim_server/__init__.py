@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from flask import Flask
@@ -16,7 +17,6 @@ from pydantic import ValidationError
 from scim2_models import ScimProvider, SearchRequest
 from scim2_server.utils import parametrize
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from . import admin, db, health
 from .api import ScimApi
@@ -41,8 +41,12 @@ class ScimServerState:
     policy: Policy
 
     def authenticate(self, token: str) -> Principal | None:
-        with Session(self.engine) as session:
-            return authenticate(session, token)
+        with self.reads.connect() as connection:
+            return authenticate(connection, token)
+
+    @cached_property
+    def reads(self) -> Engine:
+        return db.single_reads(self.engine)
 
 
 def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Plugin] | None = None) -> Flask:

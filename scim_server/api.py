@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 from flask import Blueprint, Flask, Response, g, request
 from scim2_flask import ScimServer
 from scim2_models import Error, UnauthorizedException
@@ -65,6 +67,17 @@ class ScimApi(ScimServer):
         if self.base_url:
             scim_request.base_url = self.base_url
         return scim_request
+
+    @staticmethod
+    def _to_response(scim_response: ScimResponse) -> Response:
+        """As scim2-flask's, with orjson: a page of 100 users serialises several times faster."""
+        body: bytes | str | None = None
+        if scim_response.body is not None:
+            try:
+                body = orjson.dumps(scim_response.body)
+            except TypeError:  # an integer beyond 64 bits, echoed from a hostile startIndex
+                body = json.dumps(scim_response.body)
+        return Response(body, status=scim_response.status, headers=scim_response.headers)
 
     def _error(self, status: HTTPStatus, detail: str, headers: dict[str, str] | None = None) -> Response:
         body = Error(status=status.value, detail=detail).model_dump()

@@ -101,7 +101,21 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     def _on_begin(connection: Any) -> None:
         # Writers ask for BEGIN IMMEDIATE (see SqlStorage.operation): taking the
         # write lock up front avoids the deadlock of two readers upgrading.
-        connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
+        begin = connection.get_execution_options().get("sqlite_begin", "BEGIN")
+        if begin:  # None: a single-statement read, which needs no transaction (see ``single_reads``)
+            connection.exec_driver_sql(begin)
+
+
+def single_reads(engine: Engine) -> Engine:
+    """The engine for reads of one statement, which need no transaction: no BEGIN and ROLLBACK around them.
+
+    On PostgreSQL that is autocommit. On SQLite the driver already runs without implicit transactions (see
+    above), so only our BEGIN is left out; switching it to AUTOCOMMIT would make the reset that follows turn
+    the driver's implicit transactions back on.
+    """
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(sqlite_begin=None)
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def insert_ignoring_duplicates(engine_or_dialect: Any, table: Any) -> Any:

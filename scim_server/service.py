@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from http import HTTPStatus
 from typing import Any, TypeVar, Union, cast
 
@@ -210,8 +211,7 @@ class Service(ScimService):
         locate: Any = None,
     ) -> dict[str, Any]:
         """A stored document as the library would dump its published resource for these parameters."""
-        resource_type = self.get_resource_type(document["meta"]["resourceType"])
-        model = self.get_model(resource_type)
+        resource_type, model = self._typed[document["meta"]["resourceType"]]
         node = rendering.projection(
             model,
             tuple(str(a) for a in getattr(response_parameters, "attributes", None) or ()),
@@ -235,6 +235,16 @@ class Service(ScimService):
             headers["ETag"] = version
         return ScimResponse(HTTPStatus.OK, body, headers)
 
+    @cached_property
+    def _typed(self) -> dict[str, tuple[ResourceType, Any]]:
+        """Each resource type, with its model, by name."""
+        return {str(rt.name): (rt, self.get_model(rt)) for rt in self.provider.resource_types}
+
+    @cached_property
+    def _list_response(self) -> Any:
+        """The ListResponse model of every resource type; parametrising it builds a class, so once only."""
+        return parametrize(ListResponse, Union[tuple(self.get_models())])  # noqa: UP007
+
     def documents_response(
         self, base_url: str, resource_types: list[ResourceType], page: SearchPage, search_request: SearchRequest[Any]
     ) -> ScimResponse:
@@ -249,7 +259,7 @@ class Service(ScimService):
         locate = self._locator(base_url)
         documents = cast(list[dict[str, Any]], page.resources)
         resources = [self.render_document(base_url, document, search_request, locate) for document in documents]
-        envelope = parametrize(ListResponse, Union[tuple(self.get_models())])(  # noqa: UP007
+        envelope = self._list_response(
             total_results=page.total,
             items_per_page=len(resources),
             start_index=None if by_cursor else search_request.start_index,

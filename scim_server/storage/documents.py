@@ -7,6 +7,7 @@ write-only values (never stored, see README).
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -30,6 +31,12 @@ ROW = (
     ResourceRow.data,
 )
 """What ``_assemble`` reads of a resource row."""
+
+
+def timestamp(moment: datetime.datetime) -> str:
+    """A dateTime as pydantic dumps it (ISO 8601, ``Z`` for UTC), so that a document reads as a dump would."""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def version_tag(version: int) -> str:

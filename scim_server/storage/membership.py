@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scim2_models import AttributeBinding, InvalidValueException
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from ..db import insert_ignoring_duplicates
@@ -32,6 +32,22 @@ class Member:
     id: str
     resource_type: str
     display: str | None = None
+
+
+_DISPLAY_NAME = ResourceRow.data["displayName"].as_string()
+MEMBERS_OF = (
+    select(MemberRow.owner_pk, ResourceRow.id, ResourceRow.resource_type, MemberRow.display)
+    .join(ResourceRow, ResourceRow.pk == MemberRow.member_pk)
+    .where(MemberRow.owner_pk.in_(bindparam("pks", expanding=True)))
+    .order_by(MemberRow.owner_pk, MemberRow.member_pk)
+)
+OWNERS_OF = (
+    select(MemberRow.member_pk, ResourceRow.id, ResourceRow.resource_type, _DISPLAY_NAME)
+    .join(ResourceRow, ResourceRow.pk == MemberRow.owner_pk)
+    .where(MemberRow.member_pk.in_(bindparam("pks", expanding=True)))
+    .order_by(MemberRow.member_pk, MemberRow.owner_pk)
+)
+"""Built once: constructing a statement costs several times what executing a cached one does."""
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -59,12 +75,7 @@ class Memberships:
         """The members of each owner, in a stable order, as the payload of the relation attribute."""
         result: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for chunk in chunks(owner_pks):
-            rows = session.execute(
-                select(MemberRow.owner_pk, ResourceRow.id, ResourceRow.resource_type, MemberRow.display)
-                .join(ResourceRow, ResourceRow.pk == MemberRow.member_pk)
-                .where(MemberRow.owner_pk.in_(chunk))
-                .order_by(MemberRow.owner_pk, MemberRow.member_pk)
-            )
+            rows = session.connection().execute(MEMBERS_OF, {"pks": list(chunk)})
             for owner_pk, id_, resource_type, display in rows:
                 entry = {"value": id_, "$ref": self._reference(resource_type, id_), "type": resource_type}
                 if display is not None:
@@ -75,14 +86,8 @@ class Memberships:
     def owners_of(self, session: Session, member_pks: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
         """The owners each member belongs to directly (``User.groups``)."""
         result: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        display = ResourceRow.data["displayName"].as_string()
         for chunk in chunks(member_pks):
-            rows = session.execute(
-                select(MemberRow.member_pk, ResourceRow.id, ResourceRow.resource_type, display)
-                .join(ResourceRow, ResourceRow.pk == MemberRow.owner_pk)
-                .where(MemberRow.member_pk.in_(chunk))
-                .order_by(MemberRow.member_pk, MemberRow.owner_pk)
-            )
+            rows = session.connection().execute(OWNERS_OF, {"pks": list(chunk)})
             for member_pk, id_, resource_type, name in rows:
                 entry = {"value": id_, "$ref": self._reference(resource_type, id_), "type": "direct"}
                 if name is not None:
@@ -112,7 +117,7 @@ class Memberships:
         found: dict[str, tuple[int, str]] = {}
         ids = list(wanted)
         for chunk in chunks(ids):
-            rows = session.execute(
+            rows = session.connection().execute(
                 select(ResourceRow.id, ResourceRow.pk, ResourceRow.resource_type).where(
                     ResourceRow.id.in_(chunk), ResourceRow.resource_type.in_(self.membership.member_types)
                 )
@@ -173,7 +178,7 @@ class Memberships:
         """Make the membership exactly these members, touching only the rows that differ."""
         current = {
             pk: display
-            for pk, display in session.execute(
+            for pk, display in session.connection().execute(
                 select(MemberRow.member_pk, MemberRow.display).where(MemberRow.owner_pk == owner_pk)
             )
         }

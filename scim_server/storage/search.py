@@ -86,19 +86,21 @@ class SqlSearch:
             columns.append(ordering.value.label("sort_value"))
         base = select(*columns).where(where)
         with self.session() as session:
-            total = session.execute(select(func.count()).select_from(resource).where(where)).scalar_one()
+            total = session.connection().execute(select(func.count()).select_from(resource).where(where)).scalar_one()
             count = search_request.count
             if search_request.cursor is None:
                 start = search_request.start_index_0 or 0
                 query = base.order_by(*ordering.order_by()).offset(start)
                 empty = count == 0 or start >= total
-                rows = [] if empty else session.execute(query if count is None else query.limit(count)).all()
+                rows = (
+                    [] if empty else session.connection().execute(query if count is None else query.limit(count)).all()
+                )
                 return SearchPage(total, _build_mixed(session, rows, search_request, build))
             if count == 0:
                 return SearchPage(total, [])
             anchor = read_position(position) if position is not None else None
             limit = count if count is not None else total
-            rows = list(session.execute(ordering.page(base, anchor, limit)).all())
+            rows = list(session.connection().execute(ordering.page(base, anchor, limit)).all())
             more = len(rows) > limit
             rows = rows[:limit]
             forward = anchor is None or anchor.direction == NEXT
@@ -123,7 +125,7 @@ class SqlSearch:
     def _exists_beyond(self, session: Session, base: Any, ordering: Ordering, row: Any, *, forward: bool) -> bool:
         anchor = read_position(position_of(NEXT if forward else PREVIOUS, _sort_of(row), row.pk))
         query = base.with_only_columns(resource_table.c.pk).where(ordering.beyond(anchor, forward=forward)).limit(1)
-        return session.execute(query).first() is not None
+        return session.connection().execute(query).first() is not None
 
     def _type_condition(self, name: str, search_request: SearchRequest[Any], resource: Any) -> ColumnElement[bool]:
         condition = resource.c.resource_type == name

@@ -36,7 +36,7 @@ from scim2_models import (
 )
 from scim2_server.storage import ScimStorage
 from scim2_server.utils import parametrize
-from sqlalchemy import Engine, Table, delete, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,7 +46,7 @@ from ..policy import Policy
 from ..registry import Registry
 from ..tokens import Principal
 from .catalogue import Catalogue
-from .documents import ROW, excluded_fields, kept, parse_version, version_tag
+from .documents import ROW, excluded_fields, kept, parse_version, timestamp, version_tag
 from .index import Indexer, IndexPlan
 from .mapping import Mapper
 from .membership import Memberships
@@ -54,6 +54,10 @@ from .search import SqlSearch
 from .tables import MemberRow, ResourceRow, ValueRow
 
 RESOURCE_ID = re.compile(r"^[0-9a-f]{32}$")
+BY_ID = select(*ROW).where(ResourceRow.id == bindparam("id"), ResourceRow.resource_type == bindparam("type"))
+BY_ID_LOCKED = BY_ID.with_for_update(key_share=True)
+"""A resource by id, and the same locked for a write: FOR NO KEY UPDATE, so that rows referencing it
+(memberships) can still be inserted meanwhile. Built once, as every hot statement is."""
 """The ids this storage issues; anything else cannot name a stored resource."""
 
 
@@ -200,11 +204,9 @@ class SqlStorage(SqlSearch, ScimStorage):
     def _locked(self, session: Session, name: str, resource_id: str) -> Any:
         if not RESOURCE_ID.match(resource_id or ""):
             raise NotFoundException(detail=f"{name} not found")
-        query = select(*ROW).where(ResourceRow.id == resource_id, ResourceRow.resource_type == name)
-        if self._writing.get() and self.engine.dialect.name == "postgresql":
-            # FOR NO KEY UPDATE: rows that reference this one (memberships) can still be inserted meanwhile.
-            query = query.with_for_update(key_share=True)
-        row = session.execute(query).first()
+        query = BY_ID_LOCKED if self._writing.get() and self.engine.dialect.name == "postgresql" else BY_ID
+        # Core on the session's connection: these reads need none of the ORM's work (nor does any storage read).
+        row = session.connection().execute(query, {"id": resource_id, "type": name}).first()
         if row is None:
             raise NotFoundException(detail=f"{name} {resource_id!r} not found")
         return row
@@ -281,8 +283,8 @@ class SqlStorage(SqlSearch, ScimStorage):
             data["id"] = row.id
             data["meta"] = {
                 "resourceType": name,
-                "created": row.created,
-                "lastModified": row.last_modified,
+                "created": timestamp(row.created),
+                "lastModified": timestamp(row.last_modified),
                 "version": version_tag(row.version),
             }
             for attribute, values in related.items():
@@ -375,7 +377,7 @@ class SqlStorage(SqlSearch, ScimStorage):
             return self._assemble(session, name, [_Row(pk, resource_id, now, now, 1, document)])[0]
 
     def _reload(self, session: Session, name: str, pk: int) -> Resource[Any]:
-        row = session.execute(select(*ROW).where(ResourceRow.pk == pk)).one()
+        row = session.connection().execute(select(*ROW).where(ResourceRow.pk == pk)).one()
         return self._assemble(session, name, [row])[0]
 
     def touch(self, session: Session, pks: Sequence[int]) -> None:
