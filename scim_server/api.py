@@ -63,9 +63,17 @@ class ScimApi(ScimServer):
         return g.get("principal")
 
     def read_request(self) -> ScimRequest:
-        scim_request = super().read_request()
-        if self.base_url:
-            scim_request.base_url = self.base_url
+        """As scim2-flask's, but the SCIM root comes from the configured base URL or the request's root,
+        not from building a URL through the router on every request."""
+        scim_request = ScimRequest(
+            method=request.method,
+            base_url=self.base_url or request.url_root.rstrip("/") + self.url_prefix,
+            path=request.path.removeprefix(self.url_prefix),
+            query=request.args.to_dict(),
+            headers=list(request.headers.items()),
+            subject=self.get_subject(),
+        )
+        scim_request.body = self.read_body(scim_request)
         return scim_request
 
     @staticmethod

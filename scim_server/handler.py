@@ -87,8 +87,7 @@ class Handler(ScimHandler):
             resource_type = self.service.resource_type_at(cast(str, target.endpoint))
             self.service.authorize(request, target, resource_type)
             response_parameters = self.service.read_response_parameters(resource_type, request.query)
-            with self.storage.operation():
-                document = self.storage.get_document(resource_type, cast(str, target.resource_id), response_parameters)
+            document = self.storage.get_document(resource_type, cast(str, target.resource_id), response_parameters)
             response = self.service.document_response(
                 request.base_url, document, response_parameters, self.service.read_conditions(request)
             )

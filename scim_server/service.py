@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 from http import HTTPStatus
 from typing import Any, TypeVar, Union, cast
 
@@ -103,6 +103,12 @@ def service_provider_config(settings: Settings) -> ServiceProviderConfig:
     )
 
 
+@lru_cache(maxsize=256)
+def _response_parameters(service: Service, name: str | None, attributes: str | None, excluded: str | None) -> Any:
+    query = {k: v for k, v in (("attributes", attributes), ("excludedAttributes", excluded)) if v is not None}
+    return ScimService.read_response_parameters(service, service.get_resource_type(str(name)), query)
+
+
 def _holds_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -170,6 +176,10 @@ class Service(ScimService):
             if isinstance(exception.__cause__, ValidationError):
                 raise scim_exception_of(exception.__cause__) from exception
             raise
+
+    def read_response_parameters(self, resource_type: ResourceType, query: Any) -> Any:
+        """As the library's, remembered per resource type and query: a few shapes recur on every request."""
+        return _response_parameters(self, resource_type.name, query.get("attributes"), query.get("excludedAttributes"))
 
     def read_body(self, model: type[ModelT], body: bytes, content_type: str | None, scim_ctx: Context) -> ModelT:
         """Validate a body after the client shims had their say."""

@@ -12,9 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from scim2_models import AttributeBinding, InvalidValueException
-from sqlalchemy import Select, bindparam, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Select, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session, aliased
 
 from ..db import insert_ignoring_duplicates
 from ..registry import Membership
@@ -71,11 +73,11 @@ class Memberships:
 
     # -- Reading ----------------------------------------------------------
 
-    def members_of(self, session: Session, owner_pks: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    def members_of(self, connection: Connection, owner_pks: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
         """The members of each owner, in a stable order, as the payload of the relation attribute."""
         result: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for chunk in chunks(owner_pks):
-            rows = session.connection().execute(MEMBERS_OF, {"pks": list(chunk)})
+            rows = connection.execute(MEMBERS_OF, {"pks": list(chunk)})
             for owner_pk, id_, resource_type, display in rows:
                 entry = {"value": id_, "$ref": self._reference(resource_type, id_), "type": resource_type}
                 if display is not None:
@@ -83,17 +85,54 @@ class Memberships:
                 result[owner_pk].append(entry)
         return result
 
-    def owners_of(self, session: Session, member_pks: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    def owners_of(self, connection: Connection, member_pks: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
         """The owners each member belongs to directly (``User.groups``)."""
         result: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for chunk in chunks(member_pks):
-            rows = session.connection().execute(OWNERS_OF, {"pks": list(chunk)})
+            rows = connection.execute(OWNERS_OF, {"pks": list(chunk)})
             for member_pk, id_, resource_type, name in rows:
                 entry = {"value": id_, "$ref": self._reference(resource_type, id_), "type": "direct"}
                 if name is not None:
                     entry["display"] = name
                 result[member_pk].append(entry)
         return result
+
+    def owners_column(self, dialect: str, member_pk: Any) -> Any:
+        """The owners of a member row as one JSON array, a column of the statement reading the member.
+
+        ``owners_of`` in the same statement as the resource: one round trip for a User with its
+        ``groups``, and one snapshot. Entries are ``{"value", "type", "display"}``; see ``owners_entries``.
+        """
+        owner = aliased(ResourceRow)
+        display = owner.data["displayName"].as_string()
+        if dialect == "postgresql":
+            entry = func.json_build_object("value", owner.id, "type", owner.resource_type, "display", display)
+            aggregate = func.json_agg(aggregate_order_by(entry, MemberRow.owner_pk))
+            query = (
+                select(aggregate).join(owner, owner.pk == MemberRow.owner_pk).where(MemberRow.member_pk == member_pk)
+            )
+            return query.scalar_subquery()
+        ordered = (
+            select(owner.id, owner.resource_type, display.label("display"))
+            .join(MemberRow, owner.pk == MemberRow.owner_pk)
+            .where(MemberRow.member_pk == member_pk)
+            .order_by(MemberRow.owner_pk)
+            .correlate(ResourceRow)  # the member row of the enclosing statement
+            .subquery()
+        )
+        entry = func.json_object("value", ordered.c.id, "type", ordered.c.resource_type, "display", ordered.c.display)
+        return select(func.json_group_array(entry)).select_from(ordered).scalar_subquery()
+
+    def owners_entries(self, value: Any) -> list[dict[str, Any]]:
+        """The ``groups`` entries of an ``owners_column`` value (a JSON text on SQLite, a list on PostgreSQL)."""
+        owners = orjson.loads(value) if isinstance(value, str | bytes) else value or []
+        entries = []
+        for owner in owners:
+            entry = {"value": owner["value"], "$ref": self._reference(owner["type"], owner["value"]), "type": "direct"}
+            if owner.get("display") is not None:
+                entry["display"] = owner["display"]
+            entries.append(entry)
+        return entries
 
     # -- Resolving what a client sent ----------------------------------------
 

@@ -24,6 +24,9 @@ from .paging import NEXT, PREVIOUS, Ordering, read_position
 from .paging import position as position_of
 from .tables import ResourceRow
 
+LARGEST_OFFSET = 2**63 - 1
+"""The largest OFFSET SQLite and PostgreSQL take; a startIndex beyond it is beyond every result."""
+
 Builder = Callable[[Session, str, Sequence[Any], Any], list[Any]]
 """Builds what a search returns from rows of one type: models (``_assemble``) or documents (``_documents``)."""
 
@@ -85,17 +88,21 @@ class SqlSearch:
         if ordering.value is not None:
             columns.append(ordering.value.label("sort_value"))
         base = select(*columns).where(where)
+        counting = select(func.count()).select_from(resource).where(where)
         with self.session() as session:
-            total = session.connection().execute(select(func.count()).select_from(resource).where(where)).scalar_one()
+            connection = session.connection()
             count = search_request.count
             if search_request.cursor is None:
                 start = search_request.start_index_0 or 0
                 query = base.order_by(*ordering.order_by()).offset(start)
-                empty = count == 0 or start >= total
-                rows = (
-                    [] if empty else session.connection().execute(query if count is None else query.limit(count)).all()
-                )
+                empty = count == 0 or start > LARGEST_OFFSET
+                rows = [] if empty else connection.execute(query if count is None else query.limit(count)).all()
+                if rows and (count is None or len(rows) < count):
+                    total = start + len(rows)  # the page holds the last match: no count needed (lookups)
+                else:
+                    total = connection.execute(counting).scalar_one()
                 return SearchPage(total, _build_mixed(session, rows, search_request, build))
+            total = connection.execute(counting).scalar_one()
             if count == 0:
                 return SearchPage(total, [])
             anchor = read_position(position) if position is not None else None

@@ -36,14 +36,15 @@ from scim2_models import (
 )
 from scim2_server.storage import ScimStorage
 from scim2_server.utils import parametrize
-from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..actor import current_actor
-from ..db import utcnow
+from ..db import single_reads, utcnow
 from ..policy import Policy
 from ..registry import Registry
+from ..testhooks import SLOW_WRITES, slow_write
 from ..tokens import Principal
 from .catalogue import Catalogue
 from .documents import ROW, excluded_fields, kept, parse_version, timestamp, version_tag
@@ -56,6 +57,8 @@ from .tables import MemberRow, ResourceRow, ValueRow
 RESOURCE_ID = re.compile(r"^[0-9a-f]{32}$")
 BY_ID = select(*ROW).where(ResourceRow.id == bindparam("id"), ResourceRow.resource_type == bindparam("type"))
 BY_ID_LOCKED = BY_ID.with_for_update(key_share=True)
+OWNERS = "owners"
+"""The label of the column carrying a resource's memberships owned by others (see ``owners_columns``)."""
 """A resource by id, and the same locked for a write: FOR NO KEY UPDATE, so that rows referencing it
 (memberships) can still be inserted meanwhile. Built once, as every hot statement is."""
 """The ids this storage issues; anything else cannot name a stored resource."""
@@ -117,6 +120,9 @@ class SqlStorage(SqlSearch, ScimStorage):
                 self.reverse[member_type] = (attribute, store)
                 field_name = self._binding(member_type, attribute).field_name
                 skipped.setdefault(str(self.models[member_type].__schema__), set()).add(field_name)
+        self.reads = single_reads(engine)
+        self._reading = {name: self._read_statement(name) for name in self.types}
+        """The statement reading a resource by id, with what others hold of it (its ``groups``), by type."""
         self.relation_fields = {schema: frozenset(names) for schema, names in skipped.items()}
         """Python fields kept out of documents and the value index, by schema: memberships live in their table."""
         self.indexer = Indexer(Catalogue(engine), self.relation_fields)
@@ -128,6 +134,20 @@ class SqlStorage(SqlSearch, ScimStorage):
         self._patch: ContextVar[PatchOp[Any] | None] = ContextVar(f"scim_patch_{id(self)}", default=None)
         for name in self.types:
             self.plan(name)  # outside any transaction: the catalogue commits on its own
+
+    def owners_columns(self, name: str) -> list[Any]:
+        """The columns carrying a resource's memberships owned by others (``groups``) in a statement reading it.
+
+        For reads of one resource only: the databases evaluate such a column for every row a page skips
+        (OFFSET), so a page reads its memberships with one query of its own instead.
+        """
+        if name not in self.reverse:
+            return []
+        _attribute, memberships = self.reverse[name]
+        return [memberships.owners_column(self.engine.dialect.name, ResourceRow.pk).label(OWNERS)]
+
+    def _read_statement(self, name: str) -> Any:
+        return BY_ID.add_columns(*self.owners_columns(name))
 
     def _binding(self, resource_type: str, attribute: str) -> AttributeBinding:
         binding = parametrize(Path, self.models[resource_type])(attribute).resolve()
@@ -239,9 +259,29 @@ class SqlStorage(SqlSearch, ScimStorage):
     ) -> dict[str, Any]:
         """``get``, as the stored document of the resource instead of a model (see ``rendering``)."""
         name = self._type_name(resource_type)
-        with self.session() as session:
-            row = self._locked(session, name, resource_id)
-            return self._documents(session, name, [row], response_parameters)[0]
+        if not RESOURCE_ID.match(resource_id or ""):
+            raise NotFoundException(detail=f"{name} not found")
+        parameters = {"id": resource_id, "type": name}
+        session = self._session.get()
+        if session is not None:
+            return self._document_of(session.connection(), name, resource_id, parameters, response_parameters)
+        # A read on its own: the resource and its memberships owned by others in one statement, which needs
+        # no transaction around it (Group.members, when returned, is one more).
+        with self.reads.connect() as connection:
+            return self._document_of(connection, name, resource_id, parameters, response_parameters)
+
+    def _document_of(
+        self,
+        connection: Connection,
+        name: str,
+        resource_id: str,
+        parameters: dict[str, str],
+        response_parameters: ResponseParameters[Any] | None,
+    ) -> dict[str, Any]:
+        row = connection.execute(self._reading[name], parameters).first()
+        if row is None:
+            raise NotFoundException(detail=f"{name} {resource_id!r} not found")
+        return self._documents(connection, name, [row], response_parameters)[0]
 
     def _assemble(
         self,
@@ -253,30 +293,37 @@ class SqlStorage(SqlSearch, ScimStorage):
         relations: bool = True,
     ) -> list[Resource[Any]]:
         model = self.models[name]
-        return [
-            model.model_validate(data) for data in self._documents(session, name, rows, parameters, relations=relations)
-        ]
+        documents = self._documents(session, name, rows, parameters, relations=relations)
+        return [model.model_validate(data) for data in documents]
 
     def _documents(
         self,
-        session: Session,
+        reader: Session | Connection,
         name: str,
         rows: Sequence[Any],
         parameters: ResponseParameters[Any] | None = None,
         *,
         relations: bool = True,
     ) -> list[dict[str, Any]]:
-        """The documents of rows of one type, with id, meta and their memberships (one query per membership)."""
+        """The documents of rows of one type, with id, meta and their memberships.
+
+        Memberships come from the rows when their statement carried them (``OWNERS``), else from one query
+        per membership.
+        """
+        connection = reader.connection() if isinstance(reader, Session) else reader
         related: dict[str, dict[int, list[dict[str, Any]]]] = {}
         pks = [row.pk for row in rows]
         if relations and name in self.memberships:
             membership = self.memberships[name]
             if self._keeps(name, membership.membership.attribute, parameters):
-                related[membership.membership.attribute] = membership.members_of(session, pks)
+                related[membership.membership.attribute] = membership.members_of(connection, pks)
         if relations and name in self.reverse:
             attribute, memberships = self.reverse[name]
             if self._keeps(name, attribute, parameters):
-                related[attribute] = memberships.owners_of(session, pks)
+                if rows and hasattr(rows[0], OWNERS):
+                    related[attribute] = {row.pk: memberships.owners_entries(getattr(row, OWNERS)) for row in rows}
+                else:
+                    related[attribute] = memberships.owners_of(connection, pks)
         documents = []
         for row in rows:
             data = dict(row.data)
@@ -372,6 +419,8 @@ class SqlStorage(SqlSearch, ScimStorage):
             except IntegrityError as exception:
                 raise UniquenessException(detail="a resource already has this unique value") from exception
             self._write_relations(session, name, pk, resource, replace=False)
+            if SLOW_WRITES:  # test-only (scim_server.testhooks)
+                slow_write()
             if not read_back:
                 return resource
             return self._assemble(session, name, [_Row(pk, resource_id, now, now, 1, document)])[0]
@@ -431,6 +480,8 @@ class SqlStorage(SqlSearch, ScimStorage):
                     self._index(session, name, row.pk, resource)
                 except IntegrityError as exception:
                     raise UniquenessException(detail="a resource already has this unique value") from exception
+                if SLOW_WRITES:  # test-only (scim_server.testhooks)
+                    slow_write()
             if relations and self._write_relations(session, name, row.pk, resource, replace=True) and not changed:
                 self.touch(session, [row.pk])
                 return self._reload(session, name, row.pk)

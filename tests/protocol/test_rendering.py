@@ -51,6 +51,8 @@ def resources(client: ScimClient, make_user: Any) -> dict[str, dict[str, Any]]:
         client.post("/Groups", {"schemas": [GROUP], "displayName": "Tour Guides", "members": [{"value": user["id"]}]}),
         201,
     )
+    for name in ("Drivers", "Archivists"):  # more groups, in the order they were created
+        ok(client.post("/Groups", {"schemas": [GROUP], "displayName": name, "members": [{"value": user["id"]}]}), 201)
     card = issue(client, user, "card", certificates=("valid", "onHold"))
     return {"User": user, "Group": group, "Credential": card}
 
