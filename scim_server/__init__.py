@@ -18,7 +18,7 @@ from scim2_models import ScimProvider, SearchRequest
 from scim2_server.utils import parametrize
 from sqlalchemy import Engine
 
-from . import admin, db, health
+from . import admin, db, health, metrics, observe, ratelimit, requestlog
 from .api import ScimApi
 from .config import Settings, load_settings
 from .policy import Policy, PolicyError, load_policy
@@ -39,10 +39,16 @@ class ScimServerState:
     registry: Registry
     storage: SqlStorage
     policy: Policy
+    limiter: ratelimit.RateLimiter | None = None
 
     def authenticate(self, token: str) -> Principal | None:
         with self.reads.connect() as connection:
             return authenticate(connection, token)
+
+    def admit(self, principal: Principal) -> None:
+        """Count an authenticated request against its client's rate limit (``RateLimitExceeded`` when over)."""
+        if self.limiter is not None:
+            self.limiter.check(principal.client)
 
     @cached_property
     def reads(self) -> Engine:
@@ -67,6 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Plugin
             db.upgrade(engine)
         app.secret_key = settings.secret_key or db.shared_secret(engine)
         storage = SqlStorage(engine, registry, provider, policy)
+        limiter = ratelimit.make_limiter(settings, db.single_reads(engine))
     except BaseException:
         engine.dispose()
         raise
@@ -74,12 +81,21 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Plugin
     read_only = frozenset(name for name, declaration in registry.resources.items() if declaration.read_only)
     service = Service(provider, secret=app.secret_key, user_type=user_type, read_only=read_only)
 
-    state = ScimServerState(settings, engine, registry, storage, policy)
+    state = ScimServerState(settings, engine, registry, storage, policy, limiter)
     app.extensions["scim_server"] = state
-    ScimApi(storage, provider, service=service, base_url=settings.base_url, authenticate=state.authenticate).init_app(
-        app
-    )
+    ScimApi(
+        storage,
+        provider,
+        service=service,
+        base_url=settings.base_url,
+        authenticate=state.authenticate,
+        admit=state.admit,
+    ).init_app(app)
     health.init_app(app)
+    metrics.init_app(app)
+    requestlog.init_logger()
+    resource_types = {rt.endpoint.strip("/"): rt.name for rt in provider.resource_types if rt.endpoint and rt.name}
+    observe.init_app(app, [requestlog.log_request, metrics.record], resource_types)
     admin.init_app(app, registry.admin_blueprints)
     for startup in registry.startups:
         startup(state)

@@ -42,6 +42,7 @@ def principal(scope: str | None = None) -> Principal:
             raise AdminError(401, "unauthorized", "a valid bearer token is required")
         g.admin_principal = found
         set_actor(found)
+        state.admit(found)  # the rate limit: RateLimitExceeded, a 429 with Retry-After
     if scope is not None and not found.has(scope):
         raise AdminError(403, "forbidden", f"this token lacks the {scope!r} scope")
     return found
@@ -74,9 +75,13 @@ def admin_blueprint(name: str, import_name: str) -> Blueprint:
 
     @blueprint.errorhandler(HTTPException)
     def _http(exception: HTTPException) -> ResponseReturnValue:
-        return _error(
+        response = _error(
             exception.code or 500, (exception.name or "error").lower().replace(" ", "_"), exception.description or ""
         )
+        for key, value in exception.get_headers():  # Retry-After of a 429, Allow of a 405
+            if key.lower() != "content-type":
+                response.headers[key] = value  # type: ignore[union-attr]
+        return response
 
     @blueprint.errorhandler(Exception)
     def _unexpected(exception: Exception) -> ResponseReturnValue:

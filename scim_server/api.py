@@ -28,10 +28,14 @@ PUBLIC_PREFIXES = ("/ServiceProviderConfig", "/ResourceTypes", "/Schemas")
 class ScimApi(ScimServer):
     """scim2-flask's ``ScimServer`` with this server's handler and authentication."""
 
-    def __init__(self, *args: Any, base_url: str | None = None, authenticate: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, base_url: str | None = None, authenticate: Any = None, admit: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.base_url = base_url.rstrip("/") if base_url else None
         self.authenticate = authenticate
+        self.admit = admit
+        """Called with each authenticated principal; raises ``RateLimitExceeded`` (a 429) over the limit."""
 
     def init_app(self, app: Flask) -> None:
         self.service = self._service or self._create_service(app)
@@ -58,6 +62,8 @@ class ScimApi(ScimServer):
             raise UnauthorizedException(detail="a valid bearer token is required")
         g.principal = principal
         set_actor(principal)
+        if self.admit is not None:
+            self.admit(principal)
 
     def get_subject(self) -> Principal | None:
         return g.get("principal")

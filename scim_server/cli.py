@@ -48,11 +48,14 @@ def main() -> None:
 )
 def serve(host: str, port: int, workers: int, threads: int, timeout: int) -> None:
     """Run the production server (gunicorn)."""
+    import shutil
+
     from gunicorn.app.base import BaseApplication
 
-    from . import create_app
+    from . import create_app, metrics
 
     _engine()  # migrate once, before the workers start
+    metrics_dir, made_here = metrics.prepare_multiprocess()  # /metrics adds up every worker's counts
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -63,11 +66,16 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int) -> Non
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", timeout)
             self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("child_exit", lambda _arbiter, worker: metrics.worker_exited(worker.pid))
 
         def load(self) -> Any:
             return create_app()
 
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        if made_here:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @main.group("db")

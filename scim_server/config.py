@@ -67,6 +67,24 @@ class Settings:
 
     log_level: str = "INFO"
 
+    rate_limit: float = 0.0
+    """Requests per second each client (token name) may send, shared by every process; 0 turns the limit off."""
+
+    rate_limit_burst: int = 100
+    """Requests a client may send at once before ``rate_limit`` paces it (the bucket's size)."""
+
+    redis_url: str | None = None
+    """Keep the rate limits in Redis (``redis://host:6379/0``) instead of the database."""
+
+    metrics_public: bool = False
+    """Serve ``/metrics`` without a token; by default it needs one with the ``metrics`` scope."""
+
+
+def _off_or_at_least(value: float, minimum: float) -> None:
+    """0 turns a feature off; anything else must be at least ``minimum`` (a rate of one request a year is a typo)."""
+    if value != 0 and not value >= minimum:
+        raise ValidationError(f"Must be 0 (off) or at least {minimum}.")
+
 
 class _SettingsSchema(Schema):
     """Reads settings by their public names (``SCIM_DATABASE_URL``…)."""
@@ -88,6 +106,14 @@ class _SettingsSchema(Schema):
     SCIM_LOG_LEVEL = mfields.String(
         attribute="log_level", validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"])
     )
+    SCIM_RATE_LIMIT = mfields.Float(attribute="rate_limit", validate=lambda value: _off_or_at_least(value, 0.001))
+    SCIM_RATE_LIMIT_BURST = mfields.Integer(attribute="rate_limit_burst", validate=validate.Range(min=1, max=1_000_000))
+    SCIM_REDIS_URL = mfields.String(
+        attribute="redis_url",
+        allow_none=True,
+        validate=validate.Regexp(r"^(redis|rediss|unix)://", error="must be a redis://, rediss:// or unix:// URL"),
+    )
+    SCIM_METRICS_PUBLIC = mfields.Boolean(attribute="metrics_public")
 
 
 SETTING_NAMES = tuple(_SettingsSchema().fields)

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from pydantic import ValidationError
 from scim2_models import (
+    BulkOperation,
     InvalidPathException,
     PatchOp,
     PatchOperation,
@@ -32,6 +34,7 @@ from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation
+from scim2_server.service import scim_exception_of
 from scim2_server.utils import parametrize
 
 from .service import Service
@@ -54,7 +57,10 @@ class MemberChange:
 
 def _entries(value: Any, model: type[Any]) -> list[Any]:
     items = value if isinstance(value, list) else [value]
-    return [model.model_validate(item) if isinstance(item, dict) else item for item in items if item is not None]
+    try:
+        return [model.model_validate(item) if isinstance(item, dict) else item for item in items if item is not None]
+    except ValidationError as exception:  # {"primary": false} is no member: a 400, as on the library's path
+        raise scim_exception_of(exception) from exception
 
 
 class Handler(ScimHandler):
@@ -79,6 +85,14 @@ class Handler(ScimHandler):
         and 1,000 operations cost one commit, not 1,000."""
         with self.storage.writing(), self.storage.operation():
             return super().bulk(request)
+
+    def apply_bulk_operation(
+        self, resource_type: ResourceType, operation: BulkOperation[Resource[Any]]
+    ) -> Resource[Any] | None:
+        """As the library's, but a creation is not read back: its outcome carries only a location and a version."""
+        if operation.method == BulkOperation.Method.post:
+            return self.storage.create(resource_type, cast(Resource[Any], operation.data), read_back=False)
+        return super().apply_bulk_operation(resource_type, operation)
 
     def query(self, request: ScimRequest) -> ScimResponse:
         """As the library's, but the answer is rendered from the stored document (see ``rendering``)."""
@@ -121,8 +135,7 @@ class Handler(ScimHandler):
         search_request: Any,
         position: Any,
     ) -> ScimResponse:
-        with self.storage.operation():
-            page = self.storage.search_documents(authorized, search_request, position=position)
+        page = self.storage.search_documents(authorized, search_request, position=position)  # opens what it needs
         return self.service.documents_response(request.base_url, resource_types, page, search_request)
 
     def patch(self, request: ScimRequest) -> ScimResponse:

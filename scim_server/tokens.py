@@ -20,7 +20,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, UTCDateTime, utcnow
 
-SCOPES = ("read", "write", "approve", "admin")
+SCOPES = ("read", "write", "approve", "admin", "metrics")
+"""``metrics`` reads /metrics and nothing else: the scraper's token should not be able to administer."""
 TOKEN_PREFIX = "scim_"
 
 

@@ -36,7 +36,17 @@ def moves_of(event: Any) -> Moves:
 
 
 def held_by(context: WriteContext, user_id: str) -> list[Any]:
-    return context.storage.find("Credential", f"user.value eq {ScimFilter.quote(user_id)}")
+    """A user's credentials, locked for the rest of the write and read once locked.
+
+    A cascade writes back the credentials it moves: read before the lock, a credential a client wrote
+    meanwhile (from another process) would be written back as it was, and the client's write lost.
+    """
+    held = context.storage.find_equal("Credential", "user.value", user_id)
+    locked: set[str] = set()
+    while (unlocked := {c.id for c in held} - locked) and context.storage.lock("Credential", sorted(unlocked)):
+        locked |= unlocked
+        held = context.storage.find_equal("Credential", "user.value", user_id)
+    return held
 
 
 TRANSITIONS = ("deactivate", "suspend", "terminate", "reactivate", "reverseTermination", "rehire")

@@ -236,8 +236,8 @@ class Lifecycle:
             if operation.op != "remove" or operation.path is None:
                 continue
             binding = operation.path.resolve()
-            if binding is None or binding.field_name != "roles":
-                continue
+            if binding is None or binding.field_name != "roles" or binding.sub_field_name is not None:
+                continue  # removing a role's sub-attribute (roles[value eq "x"].type) names no role
             if operation.path.value_filter is not None:
                 selected = operation.path.get(before, strict=False) or []
                 named |= {(r.value, r.type) for r in selected if r is not None and r.value}
@@ -279,7 +279,10 @@ class Lifecycle:
         if change.rehire:
             decision = machine.rehire(steps.standing, qualified(user, mappings), self.policy, now=self.now)
             steps.add(Step(decision, steps.standing, self._cascade(user.id, decision)))
-        due.schedule(self.context.session, user.id, dict(change.schedule))
+        if change.schedule or any(relationship.termination for relationship in earlier):
+            # Without a termination date before or after the write, the ledger holds nothing for this user:
+            # most writes (and every creation without one) skip reading it.
+            due.schedule(self.context.session, user.id, dict(change.schedule))
         if not (change.reverse or change.terminate or change.rehire) and mappings:
             now_qualified = qualified(user, mappings)
             moved = None if before is None else qualified(before, mappings) ^ now_qualified

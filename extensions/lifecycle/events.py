@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scim2_models import ScimFilter
-
 from resources.lifecycle_event import LifecycleEvent
 from scim_server.storage.sql import WriteContext
 
@@ -71,8 +69,9 @@ def write(context: WriteContext, user: Any, record: Record, occurred: datetime.d
 
 def find(context: WriteContext, user_id: str, actions: Iterable[str], relationship: str | None = None) -> list[Any]:
     """A user's events of some actions, oldest first."""
-    wanted = " or ".join(f"action eq {ScimFilter.quote(action)}" for action in actions)
-    scim_filter = f"user.value eq {ScimFilter.quote(user_id)} and ({wanted})"
-    if relationship is not None:
-        scim_filter += f" and workRelationship eq {ScimFilter.quote(relationship)}"
-    return context.storage.find("LifecycleEvent", scim_filter, sort_by="meta.created")
+    wanted = set(actions)
+    return [
+        event
+        for event in context.storage.find_equal("LifecycleEvent", "user.value", user_id)
+        if event.action in wanted and (relationship is None or event.work_relationship == relationship)
+    ]

@@ -36,6 +36,22 @@ TEXT_OPERATORS = {
     CompareOperator.sw: "startswith",
     CompareOperator.ew: "endswith",
 }
+MAX_SUBSTRING = 10_000
+"""The longest operand of ``co``, ``sw`` and ``ew`` on a string attribute, in characters once prepared for
+comparison (case-folded: ``ΐ`` is three); longer is 400 ``invalidFilter``.
+
+SQLite refuses LIKE patterns above 50,000 bytes, which 12,500 characters of
+4-byte UTF-8 reach; one bound on both databases keeps their answers alike.
+"""
+
+MAX_COMPARISONS = 256
+"""The most comparisons (and presence tests) one filter may hold; more is 400 ``invalidFilter``.
+
+The library bounds how deep a filter nests, not how wide: ``a or b or …`` with
+a thousand terms exceeds SQLite's expression depth, and 20,000 keep PostgreSQL
+busy for minutes. No client needs more to find its resources.
+"""
+
 ORDERINGS = {
     CompareOperator.gt: lambda column, operand: column > operand,
     CompareOperator.ge: lambda column, operand: column >= operand,
@@ -68,9 +84,16 @@ class SqlFilter(FilterVisitor[ColumnElement[bool]]):
         self.resource = resource
         self.entries = entries
         self.head = head
+        self._bounded = False
 
     def compile(self) -> ColumnElement[bool]:
         return self.visit(self.filter.ast)
+
+    def visit(self, node: Any) -> ColumnElement[bool]:
+        if not self._bounded:  # the root of what this compiler is asked for, from ``compile`` or a PATCH path
+            self._bounded = True
+            _bound_size(node)
+        return super().visit(node)
 
     def _locate(self, attr_path: AttrPath, *, comparison: bool) -> tuple[AttributeBinding | None, Location | None]:
         if self.entries is None:
@@ -131,6 +154,23 @@ class SqlFilter(FilterVisitor[ColumnElement[bool]]):
         return entries.any(inner)
 
 
+def _bound_size(root: Any) -> None:
+    """Refuse a filter of more than ``MAX_COMPARISONS`` comparisons, counted without recursion."""
+    count, pending = 0, [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, LogicalExpr):
+            pending.extend(node.terms)
+        elif isinstance(node, Not):
+            pending.append(node.expr)
+        else:
+            count += 1
+            if isinstance(node, ValuePath):
+                pending.append(node.val_filter)
+    if count > MAX_COMPARISONS:
+        raise InvalidFilterException(detail=f"the filter holds more than {MAX_COMPARISONS} comparisons")
+
+
 def _storable(value: Any) -> Any:
     """Refuse filter strings no stored value can hold, which the databases would refuse less politely."""
     if isinstance(value, str):
@@ -162,6 +202,8 @@ def compare(location: Location, binding: AttributeBinding, op: CompareOperator, 
             needle = binding.comparable(value)
         except ValueError:
             return false()
+        if len(needle) > MAX_SUBSTRING:
+            raise InvalidFilterException(detail=f"{op.value} takes at most {MAX_SUBSTRING} characters")
         method = TEXT_OPERATORS[op]
         return location.has(lambda column: getattr(column, method)(needle, autoescape=True))
     operand = location.operand(binding, value)

@@ -48,6 +48,9 @@ TEXT, NUMBER, TIME, COMPLEX = "text", "number", "time", "complex"
 
 resource_table = ResourceRow.__table__
 value_table = ValueRow.__table__
+HAS_ROWS = value_table.alias("has_rows")
+"""The value rows of ``IndexedLocation.has``: one alias for all, built once, since its subqueries are never
+nested in one another (a fresh alias per condition cost more than the rest of compiling a filter)."""
 member_table = MemberRow.__table__
 
 
@@ -145,7 +148,7 @@ class IndexedLocation(Location):
         return rows.c.num if self.kind == NUMBER else rows.c.key
 
     def has(self, condition: Condition) -> ColumnElement[bool]:
-        rows = value_table.alias()
+        rows = HAS_ROWS
         where = [rows.c.attribute_id.in_(self.ids) if len(self.ids) > 1 else rows.c.attribute_id == self.ids[0]]
         if condition is not None:
             where.append(condition(self._value(rows)))

@@ -9,25 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from typing import Any
 
-from scim2_models import Resource, ResourceType, ResponseParameters, SearchRequest
+from scim2_models import Path, Resource, ResourceType, ResponseParameters, ScimFilter, SearchRequest
 from scim2_server.storage import SearchPage
 from scim2_server.utils import parametrize
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, String, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from .documents import ROW
 from .filters import compile_filter
-from .mapping import resource_table
+from .mapping import resource_table, short_key
 from .paging import NEXT, PREVIOUS, Ordering, read_position
 from .paging import position as position_of
-from .tables import ResourceRow
+from .tables import INDEXED_KEY_LENGTH, ResourceRow
 
 LARGEST_OFFSET = 2**63 - 1
 """The largest OFFSET SQLite and PostgreSQL take; a startIndex beyond it is beyond every result."""
 
-Builder = Callable[[Session, str, Sequence[Any], Any], list[Any]]
+Builder = Callable[[Session | Connection, str, Sequence[Any], Any], list[Any]]
 """Builds what a search returns from rows of one type: models (``_assemble``) or documents (``_documents``)."""
 
 
@@ -38,7 +39,14 @@ class SqlSearch:
     models: dict[str, type[Resource[Any]]]
     mapper: Any
 
+    _session: ContextVar[Session | None]
+    _equal_statements: dict[tuple[str, str], Any]
+    reads: Engine
+
     def session(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError
+
+    def owners_columns(self, name: str) -> list[Any]:
         raise NotImplementedError
 
     def _assemble(
@@ -89,19 +97,17 @@ class SqlSearch:
             columns.append(ordering.value.label("sort_value"))
         base = select(*columns).where(where)
         counting = select(func.count()).select_from(resource).where(where)
+        if search_request.cursor is None and self._session.get() is None:
+            # A search on its own (not a write hook's): no transaction around it, as a GET by id. On
+            # PostgreSQL each statement sees what was committed before it, in a transaction or not; on
+            # SQLite the count, when needed, may see a write committed after the page was read.
+            with self.reads.connect() as reader:
+                return self._index_page(reader, names, base, counting, ordering, search_request, build)
         with self.session() as session:
             connection = session.connection()
             count = search_request.count
             if search_request.cursor is None:
-                start = search_request.start_index_0 or 0
-                query = base.order_by(*ordering.order_by()).offset(start)
-                empty = count == 0 or start > LARGEST_OFFSET
-                rows = [] if empty else connection.execute(query if count is None else query.limit(count)).all()
-                if rows and (count is None or len(rows) < count):
-                    total = start + len(rows)  # the page holds the last match: no count needed (lookups)
-                else:
-                    total = connection.execute(counting).scalar_one()
-                return SearchPage(total, _build_mixed(session, rows, search_request, build))
+                return self._index_page(connection, names, base, counting, ordering, search_request, build)
             total = connection.execute(counting).scalar_one()
             if count == 0:
                 return SearchPage(total, [])
@@ -128,6 +134,31 @@ class SqlSearch:
             if has_previous:
                 page.previous = position_of(PREVIOUS, _sort_of(first), first.pk)
             return page
+
+    def _index_page(
+        self,
+        connection: Connection,
+        names: list[str],
+        base: Any,
+        counting: Any,
+        ordering: Ordering,
+        search_request: SearchRequest[Any],
+        build: Builder,
+    ) -> SearchPage:
+        """A page by ``startIndex``; the count only when the page may not hold the last match."""
+        count = search_request.count
+        start = search_request.start_index_0 or 0
+        if start == 0 and len(names) == 1:
+            # Nothing skipped: what others hold of each resource (its groups) rides in the same statement.
+            base = base.add_columns(*self.owners_columns(names[0]))
+        query = base.order_by(*ordering.order_by()).offset(start)
+        empty = count == 0 or start > LARGEST_OFFSET
+        rows = [] if empty else connection.execute(query if count is None else query.limit(count)).all()
+        if rows and (count is None or len(rows) < count):
+            total = start + len(rows)  # the page holds the last match: no count needed (lookups)
+        else:
+            total = connection.execute(counting).scalar_one()
+        return SearchPage(total, _build_mixed(connection, rows, search_request, build))
 
     def _exists_beyond(self, session: Session, base: Any, ordering: Ordering, row: Any, *, forward: bool) -> bool:
         anchor = read_position(position_of(NEXT if forward else PREVIOUS, _sort_of(row), row.pk))
@@ -157,6 +188,32 @@ class SqlSearch:
             return present[names[0]]
         return case(*((resource.c.resource_type == name, value) for name, value in present.items()), else_=None)
 
+    def find_equal(self, name: str, attribute: str, value: str) -> list[Resource[Any]]:
+        """Every resource of a type whose text attribute equals a value, oldest first (for write hooks).
+
+        What ``find`` does for ``attribute eq "value"``, without parsing and compiling a filter per call: the
+        statement is built once per attribute, and the value bound. A cascade asks this several times a write.
+        """
+        statement = self._equal_statements.get((name, attribute))
+        if statement is None:
+            binding = parametrize(Path, self.models[name])(attribute).resolve()
+            location = self.mapper.locate(name, binding, resource_table) if binding is not None else None
+            if location is None:
+                raise ValueError(f"{name} has no attribute {attribute!r} to look up")
+            value_parameter = bindparam("value", type_=String())
+            condition = location.has(lambda column: and_(column == value_parameter, short_key(column)))
+            statement = (
+                select(*ROW)
+                .where(resource_table.c.resource_type == name, condition)
+                .order_by(resource_table.c.created, resource_table.c.pk)
+            )
+            self._equal_statements[(name, attribute)] = statement
+        if len(value) > INDEXED_KEY_LENGTH:  # beyond the index's keys: the general way
+            return self.find(name, f"{attribute} eq {ScimFilter.quote(value)}", sort_by="meta.created")
+        with self.session() as session:
+            rows = session.connection().execute(statement, {"value": value}).all()
+            return self._assemble(session, name, rows)
+
     def find(self, name: str, scim_filter: str, *, sort_by: str | None = None) -> list[Resource[Any]]:
         """Every resource of a type a filter matches, in the current transaction (for write hooks)."""
         request = parametrize(SearchRequest, self.models[name]).model_validate(
@@ -166,7 +223,7 @@ class SqlSearch:
 
 
 def _build_mixed(
-    session: Session, rows: Sequence[Any], parameters: ResponseParameters[Any], build: Builder
+    session: Session | Connection, rows: Sequence[Any], parameters: ResponseParameters[Any], build: Builder
 ) -> list[Any]:
     """Resources (or documents) of several types, in the order of the rows."""
     by_type: dict[str, list[Any]] = {}

@@ -24,6 +24,7 @@ from typing import Any, cast
 
 from scim2_models import (
     AttributeBinding,
+    Meta,
     NotFoundException,
     PatchOp,
     Path,
@@ -57,6 +58,19 @@ from .tables import MemberRow, ResourceRow, ValueRow
 RESOURCE_ID = re.compile(r"^[0-9a-f]{32}$")
 BY_ID = select(*ROW).where(ResourceRow.id == bindparam("id"), ResourceRow.resource_type == bindparam("type"))
 BY_ID_LOCKED = BY_ID.with_for_update(key_share=True)
+INSERT_RESOURCE = insert(ResourceRow).returning(ResourceRow.pk)
+INSERT_VALUES = insert(cast(Table, ValueRow.__table__))
+UPDATE_RESOURCE = (
+    update(ResourceRow)
+    .where(ResourceRow.pk == bindparam("row_pk"))
+    .values(
+        data=bindparam("new_data", type_=ResourceRow.data.type),
+        version=bindparam("new_version"),
+        last_modified=bindparam("now", type_=ResourceRow.last_modified.type),
+        modified_by=bindparam("actor"),
+    )
+)
+DELETE_VALUES = delete(ValueRow).where(ValueRow.resource_pk == bindparam("row_pk"))
 OWNERS = "owners"
 """The label of the column carrying a resource's memberships owned by others (see ``owners_columns``)."""
 """A resource by id, and the same locked for a write: FOR NO KEY UPDATE, so that rows referencing it
@@ -121,6 +135,8 @@ class SqlStorage(SqlSearch, ScimStorage):
                 field_name = self._binding(member_type, attribute).field_name
                 skipped.setdefault(str(self.models[member_type].__schema__), set()).add(field_name)
         self.reads = single_reads(engine)
+        self._owners_columns: dict[str, list[Any]] = {}
+        self._equal_statements: dict[tuple[str, str], Any] = {}
         self._reading = {name: self._read_statement(name) for name in self.types}
         """The statement reading a resource by id, with what others hold of it (its ``groups``), by type."""
         self.relation_fields = {schema: frozenset(names) for schema, names in skipped.items()}
@@ -138,13 +154,17 @@ class SqlStorage(SqlSearch, ScimStorage):
     def owners_columns(self, name: str) -> list[Any]:
         """The columns carrying a resource's memberships owned by others (``groups``) in a statement reading it.
 
-        For reads of one resource only: the databases evaluate such a column for every row a page skips
-        (OFFSET), so a page reads its memberships with one query of its own instead.
+        Not for pages that skip rows: the databases evaluate such a column for every row OFFSET skips, so
+        those read their memberships with one query of their own instead.
         """
-        if name not in self.reverse:
-            return []
-        _attribute, memberships = self.reverse[name]
-        return [memberships.owners_column(self.engine.dialect.name, ResourceRow.pk).label(OWNERS)]
+        columns = self._owners_columns.get(name)
+        if columns is None:  # built once per type: building the subquery cost more than running it
+            columns = []
+            if name in self.reverse:
+                _attribute, memberships = self.reverse[name]
+                columns.append(memberships.owners_column(self.engine.dialect.name, ResourceRow.pk).label(OWNERS))
+            self._owners_columns[name] = columns
+        return columns
 
     def _read_statement(self, name: str) -> Any:
         return BY_ID.add_columns(*self.owners_columns(name))
@@ -285,15 +305,16 @@ class SqlStorage(SqlSearch, ScimStorage):
 
     def _assemble(
         self,
-        session: Session,
+        session: Session | Connection,
         name: str,
         rows: Sequence[Any],
         parameters: ResponseParameters[Any] | None = None,
         *,
         relations: bool = True,
+        owners: bool = True,
     ) -> list[Resource[Any]]:
         model = self.models[name]
-        documents = self._documents(session, name, rows, parameters, relations=relations)
+        documents = self._documents(session, name, rows, parameters, relations=relations, owners=owners)
         return [model.model_validate(data) for data in documents]
 
     def _documents(
@@ -304,6 +325,7 @@ class SqlStorage(SqlSearch, ScimStorage):
         parameters: ResponseParameters[Any] | None = None,
         *,
         relations: bool = True,
+        owners: bool = True,
     ) -> list[dict[str, Any]]:
         """The documents of rows of one type, with id, meta and their memberships.
 
@@ -317,7 +339,7 @@ class SqlStorage(SqlSearch, ScimStorage):
             membership = self.memberships[name]
             if self._keeps(name, membership.membership.attribute, parameters):
                 related[membership.membership.attribute] = membership.members_of(connection, pks)
-        if relations and name in self.reverse:
+        if relations and owners and name in self.reverse:
             attribute, memberships = self.reverse[name]
             if self._keeps(name, attribute, parameters):
                 if rows and hasattr(rows[0], OWNERS):
@@ -355,8 +377,8 @@ class SqlStorage(SqlSearch, ScimStorage):
     def _index(self, session: Session, name: str, pk: int, resource: Resource[Any]) -> None:
         rows = list(self.plan(name).rows(resource, pk))
         if rows:
-            # Core, not the ORM's bulk insert: one executemany, whatever columns are empty.
-            session.execute(insert(cast(Table, ValueRow.__table__)), rows)
+            # Core on the connection, not the ORM's bulk insert: one executemany, whatever columns are empty.
+            session.connection().execute(INSERT_VALUES, rows)
 
     def _run_hooks(self, session: Session, name: str, before: Any, after: Any) -> Any:
         """Run the write hooks on a copy of the new state (the caller's stays untouched); return what to store."""
@@ -389,7 +411,9 @@ class SqlStorage(SqlSearch, ScimStorage):
     ) -> Resource[Any]:
         """Store a new resource; its id is chosen first, so that write hooks can refer to it.
 
-        ``read_back=False`` is for writes nobody reads the answer of (the events a hook records).
+        ``read_back=False`` answers with the written resource and its meta instead of the stored form: for
+        writes whose answer carries no body (a /Bulk operation's is its location and version) or is not read
+        at all (the events a hook records).
         """
         name = self._type_name(resource_type)
         with self.session() as session:
@@ -400,20 +424,20 @@ class SqlStorage(SqlSearch, ScimStorage):
             now = self.clock()
             actor = current_actor().client
             document = self._document(name, resource)
+            connection = session.connection()
             try:
-                pk = session.execute(
-                    insert(ResourceRow)
-                    .values(
-                        id=resource.id,
-                        resource_type=name,
-                        created=now,
-                        last_modified=now,
-                        version=1,
-                        created_by=actor,
-                        modified_by=actor,
-                        data=document,
-                    )
-                    .returning(ResourceRow.pk)
+                pk = connection.execute(
+                    INSERT_RESOURCE,
+                    {
+                        "id": resource_id,
+                        "resource_type": name,
+                        "created": now,
+                        "last_modified": now,
+                        "version": 1,
+                        "created_by": actor,
+                        "modified_by": actor,
+                        "data": document,
+                    },
                 ).scalar_one()
                 self._index(session, name, pk, resource)
             except IntegrityError as exception:
@@ -422,8 +446,11 @@ class SqlStorage(SqlSearch, ScimStorage):
             if SLOW_WRITES:  # test-only (scim_server.testhooks)
                 slow_write()
             if not read_back:
+                resource.meta = Meta(resource_type=name, created=now, last_modified=now, version=version_tag(1))
                 return resource
-            return self._assemble(session, name, [_Row(pk, resource_id, now, now, 1, document)])[0]
+            # A new resource belongs to nothing yet: only what it owns (a group's members) is read back.
+            row = _Row(pk, resource_id, now, now, 1, document)
+            return self._assemble(session, name, [row], owners=False)[0]
 
     def _reload(self, session: Session, name: str, pk: int) -> Resource[Any]:
         row = session.connection().execute(select(*ROW).where(ResourceRow.pk == pk)).one()
@@ -466,17 +493,18 @@ class SqlStorage(SqlSearch, ScimStorage):
             now = self.clock()
             if changed:
                 try:
-                    session.execute(
-                        update(ResourceRow)
-                        .where(ResourceRow.pk == row.pk)
-                        .values(
-                            data=document,
-                            version=row.version + 1,
-                            last_modified=now,
-                            modified_by=current_actor().client,
-                        )
+                    connection = session.connection()
+                    connection.execute(
+                        UPDATE_RESOURCE,
+                        {
+                            "row_pk": row.pk,
+                            "new_data": document,
+                            "new_version": row.version + 1,
+                            "now": now,
+                            "actor": current_actor().client,
+                        },
                     )
-                    session.execute(delete(ValueRow).where(ValueRow.resource_pk == row.pk))
+                    connection.execute(DELETE_VALUES, {"row_pk": row.pk})
                     self._index(session, name, row.pk, resource)
                 except IntegrityError as exception:
                     raise UniquenessException(detail="a resource already has this unique value") from exception
@@ -509,3 +537,21 @@ class SqlStorage(SqlSearch, ScimStorage):
     def stored_row(self, session: Session, name: str, resource_id: str) -> Any:
         """The row of a resource, locked when the operation writes (membership deltas need its pk)."""
         return self._locked(session, name, resource_id)
+
+    def lock(self, name: str, resource_ids: Sequence[str]) -> bool:
+        """Lock resources a write will change but did not read through ``get`` (a cascade's credentials),
+        in one statement and a stable order, waiting for their concurrent writers to commit.
+
+        True when it locked: read them again then, since READ COMMITTED shows each statement what was
+        committed before it. False where there is nothing to lock: SQLite serialises its writers already.
+        """
+        if not resource_ids or not self._writing.get() or self.engine.dialect.name != "postgresql":
+            return False
+        with self.session() as session:
+            session.connection().execute(
+                select(ResourceRow.pk)
+                .where(ResourceRow.resource_type == name, ResourceRow.id.in_(list(resource_ids)))
+                .order_by(ResourceRow.pk)
+                .with_for_update(key_share=True)
+            )
+        return True
