@@ -188,21 +188,23 @@ class Handler(ScimHandler):
         attribute = memberships.membership.attribute
         model = self.storage.models[name]
         without_members = parametrize(ResponseParameters, model).model_validate({"excludedAttributes": [attribute]})
-        current = self.storage.get(resource_type, resource_id, response_parameters=without_members)
-        assert current.meta is not None and current.meta.version is not None
-        version = current.meta.version
-        self.service.check_preconditions(current, "PATCH", conditions)
-        changed = bool(others) and patch_op.model_copy(update={"operations": others}).patch(current)
         with self.storage.session() as session:
-            pk = self.storage.stored_row(session, name, resource_id).pk
+            # One read of the (locked) row serves the preconditions, the other operations and the answer.
+            row = self.storage.stored_row(session, name, resource_id)
+            current = self.storage.resource_of(session, name, row, without_members)
+            assert current.meta is not None and current.meta.version is not None
+            version = current.meta.version
+            self.service.check_preconditions(current, "PATCH", conditions)
+            changed = bool(others) and patch_op.model_copy(update={"operations": others}).patch(current)
             members_changed = False
             for change in changes:
-                members_changed |= self._apply(session, name, pk, change, memberships)
+                members_changed |= self._apply(session, name, row.pk, change, memberships)
             if changed:
                 self.storage.update(resource_type, current, expected_version=version, relations=False)
-            elif members_changed:
-                self.storage.touch(session, [pk])
-        return self.storage.get(resource_type, resource_id, response_parameters=response_parameters)
+                return self.storage.get(resource_type, resource_id, response_parameters=response_parameters)
+            if members_changed:
+                row = self.storage.touched(row, self.storage.touch(session, [row.pk]))
+            return self.storage.resource_of(session, name, row, response_parameters)
 
     def _split(self, patch_op: PatchOp[Any], memberships: Memberships) -> tuple[list[MemberChange], list[Any]] | None:
         """The membership changes and the other operations of a PATCH.

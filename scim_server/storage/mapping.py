@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from scim2_models import AttributeBinding
@@ -313,7 +314,17 @@ class MembershipSide:
     """Attribute id of the owner's ``displayName``, which ``groups.display`` shows."""
 
     def aliases(self) -> tuple[Any, Any]:
-        return member_table.alias(), resource_table.alias()
+        """The membership rows and the resources at their far end, as every condition on this side names them.
+
+        One pair, built once: the conditions' subqueries are siblings, never nested in one another, and
+        building fresh aliases cost more than the rest of compiling the condition.
+        """
+        return self._aliases
+
+    @cached_property
+    def _aliases(self) -> tuple[Any, Any]:
+        side = "owner" if self.owner_side else "member"
+        return member_table.alias(f"{side}_rows"), resource_table.alias(f"{side}_far")
 
     def near(self, members: Any) -> ColumnElement[Any]:
         return members.c.owner_pk if self.owner_side else members.c.member_pk

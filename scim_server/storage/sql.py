@@ -58,6 +58,9 @@ from .tables import MemberRow, ResourceRow, ValueRow
 RESOURCE_ID = re.compile(r"^[0-9a-f]{32}$")
 BY_ID = select(*ROW).where(ResourceRow.id == bindparam("id"), ResourceRow.resource_type == bindparam("type"))
 BY_ID_LOCKED = BY_ID.with_for_update(key_share=True)
+BY_ID_DELETING = BY_ID.with_for_update()
+"""A resource about to be deleted: FOR UPDATE, which waits for the writes that hold it referenced (FOR KEY SHARE:
+a credential being created for a user, as a foreign key would) and makes the later ones wait for the deletion."""
 INSERT_RESOURCE = insert(ResourceRow).returning(ResourceRow.pk)
 INSERT_VALUES = insert(cast(Table, ValueRow.__table__))
 UPDATE_RESOURCE = (
@@ -66,6 +69,15 @@ UPDATE_RESOURCE = (
     .values(
         data=bindparam("new_data", type_=ResourceRow.data.type),
         version=bindparam("new_version"),
+        last_modified=bindparam("now", type_=ResourceRow.last_modified.type),
+        modified_by=bindparam("actor"),
+    )
+)
+TOUCH = (
+    update(ResourceRow)
+    .where(ResourceRow.pk.in_(bindparam("pks", expanding=True)))
+    .values(
+        version=ResourceRow.version + 1,
         last_modified=bindparam("now", type_=ResourceRow.last_modified.type),
         modified_by=bindparam("actor"),
     )
@@ -241,10 +253,12 @@ class SqlStorage(SqlSearch, ScimStorage):
     def _type_name(self, resource_type: ResourceType) -> str:
         return str(resource_type.name)
 
-    def _locked(self, session: Session, name: str, resource_id: str) -> Any:
+    def _locked(self, session: Session, name: str, resource_id: str, *, deleting: bool = False) -> Any:
         if not RESOURCE_ID.match(resource_id or ""):
             raise NotFoundException(detail=f"{name} not found")
-        query = BY_ID_LOCKED if self._writing.get() and self.engine.dialect.name == "postgresql" else BY_ID
+        query = BY_ID
+        if self._writing.get() and self.engine.dialect.name == "postgresql":
+            query = BY_ID_DELETING if deleting else BY_ID_LOCKED
         # Core on the session's connection: these reads need none of the ORM's work (nor does any storage read).
         row = session.connection().execute(query, {"id": resource_id, "type": name}).first()
         if row is None:
@@ -456,14 +470,23 @@ class SqlStorage(SqlSearch, ScimStorage):
         row = session.connection().execute(select(*ROW).where(ResourceRow.pk == pk)).one()
         return self._assemble(session, name, [row])[0]
 
-    def touch(self, session: Session, pks: Sequence[int]) -> None:
-        """A new version and lastModified for resources whose relations changed."""
+    def touch(self, session: Session, pks: Sequence[int]) -> datetime.datetime:
+        """A new version and lastModified for resources whose relations changed; returns that lastModified."""
+        now = self.clock()
         if pks:
-            session.execute(
-                update(ResourceRow)
-                .where(ResourceRow.pk.in_(list(pks)))
-                .values(version=ResourceRow.version + 1, last_modified=self.clock(), modified_by=current_actor().client)
-            )
+            session.connection().execute(TOUCH, {"pks": list(pks), "now": now, "actor": current_actor().client})
+        return now
+
+    def resource_of(
+        self, session: Session, name: str, row: Any, parameters: ResponseParameters[Any] | None = None
+    ) -> Resource[Any]:
+        """The resource a row read by ``stored_row`` holds, with what ``parameters`` keep of its relations."""
+        return self._assemble(session, name, [row], parameters)[0]
+
+    @staticmethod
+    def touched(row: Any, now: datetime.datetime) -> Any:
+        """A row as ``touch`` left it, without reading it again."""
+        return _Row(row.pk, row.id, row.created, now, row.version + 1, row.data)
 
     def update(
         self,
@@ -521,7 +544,7 @@ class SqlStorage(SqlSearch, ScimStorage):
     def delete(self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None) -> None:
         name = self._type_name(resource_type)
         with self.session() as session:
-            row = self._locked(session, name, resource_id)
+            row = self._locked(session, name, resource_id, deleting=True)
             if expected_version is not None and parse_version(expected_version) != row.version:
                 raise PreconditionFailedException
             self._run_hooks(session, name, self._before(session, name, row), None)
@@ -538,9 +561,11 @@ class SqlStorage(SqlSearch, ScimStorage):
         """The row of a resource, locked when the operation writes (membership deltas need its pk)."""
         return self._locked(session, name, resource_id)
 
-    def lock(self, name: str, resource_ids: Sequence[str]) -> bool:
+    def lock(self, name: str, resource_ids: Sequence[str], *, share: bool = False) -> bool:
         """Lock resources a write will change but did not read through ``get`` (a cascade's credentials),
-        in one statement and a stable order, waiting for their concurrent writers to commit.
+        in one statement and a stable order, waiting for their concurrent writers to commit. ``share``
+        only keeps them from being deleted meanwhile (FOR KEY SHARE, a foreign key's lock: a credential's
+        holder), without waiting for or holding up their other writes.
 
         True when it locked: read them again then, since READ COMMITTED shows each statement what was
         committed before it. False where there is nothing to lock: SQLite serialises its writers already.
@@ -552,6 +577,6 @@ class SqlStorage(SqlSearch, ScimStorage):
                 select(ResourceRow.pk)
                 .where(ResourceRow.resource_type == name, ResourceRow.id.in_(list(resource_ids)))
                 .order_by(ResourceRow.pk)
-                .with_for_update(key_share=True)
+                .with_for_update(read=share, key_share=True)
             )
         return True
