@@ -59,7 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Plugin
     """Build the application: one call, everything validated before the first request."""
     settings = load_settings(config)
     logging.basicConfig(level=settings.log_level)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # no /static route: every route is the API's, and authenticated
     app.config["MAX_CONTENT_LENGTH"] = settings.max_payload_size
 
     registry = load_registry(plugins)

@@ -83,7 +83,7 @@ class Handler(ScimHandler):
     def bulk(self, request: ScimRequest) -> ScimResponse:
         """One transaction for the request, a savepoint per operation: a failed operation is undone alone,
         and 1,000 operations cost one commit, not 1,000."""
-        with self.storage.writing(), self.storage.operation():
+        with self.storage.writing(), self.storage.bodiless(), self.storage.operation():
             return super().bulk(request)
 
     def apply_bulk_operation(

@@ -60,7 +60,7 @@ def approvals() -> ResponseReturnValue:
 
 @blueprint.post("/approvals/<approval_id>/<any(approve, reject, cancel):decision>")
 def decide_approval(approval_id: str, decision: str) -> ResponseReturnValue:
-    who = principal()
+    who = principal(None if decision == "cancel" else "approve")  # the scope first: 403, whether the id exists or not
     DecisionBody().load(request.get_json(silent=True) or {})
     storage = _storage()
     try:

@@ -98,6 +98,8 @@ def check(context: WriteContext, before: Any, after: Any) -> None:
         raise InvalidValueException(detail=f"type {after.type!r} is not one of the policy's credential types: {types}")
     if before is None:
         holder = after.user.value if after.user else None
+        if holder:  # as a foreign key would: a concurrent deletion of the holder commits first, or waits for us
+            context.storage.lock("User", [holder], share=True)
         users = context.storage.find("User", f"id eq {ScimFilter.quote(holder)}") if holder else []
         if not users:
             raise InvalidValueException(detail=f"user: no User has the id {holder!r}")

@@ -102,6 +102,16 @@ class _Row:
     data: dict[str, Any]
 
 
+def _rows(session: Session) -> dict[tuple[str, str], Any]:
+    """The resource rows a write transaction has read (locked) or written, by (type, id): read once."""
+    rows: dict[tuple[str, str], Any] = session.info.setdefault("scim_rows", {})
+    return rows
+
+
+def _forget_rows(session: Session) -> None:
+    session.info.pop("scim_rows", None)
+
+
 @dataclass
 class WriteContext:
     """What a write hook gets: the open transaction, who is acting, when, and under which policy."""
@@ -159,6 +169,7 @@ class SqlStorage(SqlSearch, ScimStorage):
         self._excluded: dict[type[Any], dict[str, Any]] = {}
         self._session: ContextVar[Session | None] = ContextVar(f"scim_session_{id(self)}", default=None)
         self._writing: ContextVar[bool] = ContextVar(f"scim_writing_{id(self)}", default=False)
+        self._bodiless: ContextVar[bool] = ContextVar(f"scim_bodiless_{id(self)}", default=False)
         self._patch: ContextVar[PatchOp[Any] | None] = ContextVar(f"scim_patch_{id(self)}", default=None)
         for name in self.types:
             self.plan(name)  # outside any transaction: the catalogue commits on its own
@@ -202,6 +213,16 @@ class SqlStorage(SqlSearch, ScimStorage):
             self._writing.reset(token)
 
     @contextmanager
+    def bodiless(self) -> Iterator[None]:
+        """Mark the writes inside as answered without a body (/Bulk operations: a location and a version):
+        they return what they wrote with its meta, instead of reading the stored resource back."""
+        token = self._bodiless.set(True)
+        try:
+            yield
+        finally:
+            self._bodiless.reset(token)
+
+    @contextmanager
     def patching(self, patch: PatchOp[Any]) -> Iterator[None]:
         """Let the write hooks of the writes inside see the PATCH that causes them."""
         token = self._patch.set(patch)
@@ -222,8 +243,12 @@ class SqlStorage(SqlSearch, ScimStorage):
         """One transaction, or a savepoint when one is already open (a bulk operation)."""
         current = self._session.get()
         if current is not None:
-            with current.begin_nested():
-                yield
+            try:
+                with current.begin_nested():
+                    yield
+            except BaseException:
+                _forget_rows(current)  # rolled back to the savepoint: what was read since may be gone
+                raise
             return
         with Session(self.engine, expire_on_commit=False, autoflush=False) as session:
             if self._writing.get() and self.engine.dialect.name == "sqlite":
@@ -256,13 +281,19 @@ class SqlStorage(SqlSearch, ScimStorage):
     def _locked(self, session: Session, name: str, resource_id: str, *, deleting: bool = False) -> Any:
         if not RESOURCE_ID.match(resource_id or ""):
             raise NotFoundException(detail=f"{name} not found")
+        writing = self._writing.get()
+        rows = _rows(session) if writing else None
+        if rows is not None and not deleting and (row := rows.get((name, resource_id))) is not None:
+            return row  # read (and locked) earlier in this write: a PATCH reads, then updates
         query = BY_ID
-        if self._writing.get() and self.engine.dialect.name == "postgresql":
+        if writing and self.engine.dialect.name == "postgresql":
             query = BY_ID_DELETING if deleting else BY_ID_LOCKED
         # Core on the session's connection: these reads need none of the ORM's work (nor does any storage read).
         row = session.connection().execute(query, {"id": resource_id, "type": name}).first()
         if row is None:
             raise NotFoundException(detail=f"{name} {resource_id!r} not found")
+        if rows is not None and not deleting:
+            rows[(name, resource_id)] = row
         return row
 
     def get(
@@ -459,21 +490,18 @@ class SqlStorage(SqlSearch, ScimStorage):
             self._write_relations(session, name, pk, resource, replace=False)
             if SLOW_WRITES:  # test-only (scim_server.testhooks)
                 slow_write()
-            if not read_back:
+            if not read_back or self._bodiless.get():
                 resource.meta = Meta(resource_type=name, created=now, last_modified=now, version=version_tag(1))
                 return resource
             # A new resource belongs to nothing yet: only what it owns (a group's members) is read back.
             row = _Row(pk, resource_id, now, now, 1, document)
             return self._assemble(session, name, [row], owners=False)[0]
 
-    def _reload(self, session: Session, name: str, pk: int) -> Resource[Any]:
-        row = session.connection().execute(select(*ROW).where(ResourceRow.pk == pk)).one()
-        return self._assemble(session, name, [row])[0]
-
     def touch(self, session: Session, pks: Sequence[int]) -> datetime.datetime:
         """A new version and lastModified for resources whose relations changed; returns that lastModified."""
         now = self.clock()
         if pks:
+            _forget_rows(session)  # their versions change
             session.connection().execute(TOUCH, {"pks": list(pks), "now": now, "actor": current_actor().client})
         return now
 
@@ -534,12 +562,19 @@ class SqlStorage(SqlSearch, ScimStorage):
                 if SLOW_WRITES:  # test-only (scim_server.testhooks)
                     slow_write()
             if relations and self._write_relations(session, name, row.pk, resource, replace=True) and not changed:
-                self.touch(session, [row.pk])
-                return self._reload(session, name, row.pk)
-            if not changed:
-                return self._assemble(session, name, [row])[0]
-            stored = _Row(row.pk, row.id, row.created, now, row.version + 1, document)
-            return self._assemble(session, name, [stored])[0]
+                row = self.touched(row, self.touch(session, [row.pk]))
+            elif changed:
+                row = _Row(row.pk, row.id, row.created, now, row.version + 1, document)
+                _rows(session)[(name, row.id)] = row
+            if self._bodiless.get():
+                resource.meta = Meta(
+                    resource_type=name,
+                    created=row.created,
+                    last_modified=row.last_modified,
+                    version=version_tag(row.version),
+                )
+                return resource
+            return self._assemble(session, name, [row])[0]
 
     def delete(self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None) -> None:
         name = self._type_name(resource_type)
@@ -548,6 +583,7 @@ class SqlStorage(SqlSearch, ScimStorage):
             if expected_version is not None and parse_version(expected_version) != row.version:
                 raise PreconditionFailedException
             self._run_hooks(session, name, self._before(session, name, row), None)
+            _forget_rows(session)
             owners = session.scalars(select(MemberRow.owner_pk).where(MemberRow.member_pk == row.pk)).all()
             self.touch(session, owners)
             session.execute(delete(ResourceRow).where(ResourceRow.pk == row.pk))
