@@ -306,7 +306,9 @@ class SqlStorage(SqlSearch, ScimStorage):
         name = self._type_name(resource_type)
         with self.session() as session:
             row = self._locked(session, name, resource_id)
-            return self._assemble(session, name, [row], response_parameters)[0]
+            # What others hold of it (a user's groups) is read-only: a write without an answer never needs it.
+            owners = not self._bodiless.get()
+            return self._assemble(session, name, [row], response_parameters, owners=owners)[0]
 
     def _keeps(self, name: str, attribute: str, parameters: ResponseParameters[Any] | None) -> bool:
         """Whether a response keeps an attribute, so the storage need not read what is not returned."""
