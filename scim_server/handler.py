@@ -83,8 +83,16 @@ class Handler(ScimHandler):
     def bulk(self, request: ScimRequest) -> ScimResponse:
         """One transaction for the request, a savepoint per operation: a failed operation is undone alone,
         and 1,000 operations cost one commit, not 1,000."""
-        with self.storage.writing(), self.storage.bodiless(), self.storage.operation():
-            return super().bulk(request)
+        with self.service.provider:
+            self.service.route(request, Operation.bulk)
+            # Validated before the transaction opens: on SQLite the write lock is held while the
+            # operations run, not while another worker's request is parsed.
+            plan = self.service.read_bulk(request.body, request.header("Content-Type"))
+            with self.storage.writing(), self.storage.bodiless(), self.storage.operation():
+                for step in plan:
+                    result, resource = self.run_bulk_step(request, plan, step)
+                    plan.record(step, result, resource)
+            return self.service.bulk_response(plan)
 
     def apply_bulk_operation(
         self, resource_type: ResourceType, operation: BulkOperation[Resource[Any]]
