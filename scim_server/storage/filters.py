@@ -205,7 +205,7 @@ def compare(location: Location, binding: AttributeBinding, op: CompareOperator, 
         if len(needle) > MAX_SUBSTRING:
             raise InvalidFilterException(detail=f"{op.value} takes at most {MAX_SUBSTRING} characters")
         method = TEXT_OPERATORS[op]
-        return location.has(lambda column: getattr(column, method)(needle, autoescape=True))
+        return location.has_text(lambda column: getattr(column, method)(needle, autoescape=True))
     operand = location.operand(binding, value)
     if operand is None:
         # A string the policy cannot prepare is equal to no other value.

@@ -36,6 +36,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 
 from ..registry import Membership, Registry
@@ -71,6 +72,11 @@ def short_key(column: ColumnElement[Any]) -> ColumnElement[bool]:
     return func.length(column) <= literal_column(str(INDEXED_KEY_LENGTH))
 
 
+def long_key(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The predicate of the partial index on the longer keys (attribute, resource)."""
+    return func.length(column) > literal_column(str(INDEXED_KEY_LENGTH))
+
+
 class Location:
     """An attribute seen from one scope."""
 
@@ -89,6 +95,10 @@ class Location:
 
     def equals(self, operand: Any) -> ColumnElement[bool]:
         return self.has(lambda column: column == operand)
+
+    def has_text(self, condition: Condition) -> ColumnElement[bool]:
+        """``has`` for a condition no index answers by itself (a substring): where to read it cheaply."""
+        return self.has(condition)
 
     def present(self) -> ColumnElement[bool]:
         """RFC 7644 ``pr``: a non-empty value, or a complex value with a non-empty sub-attribute."""
@@ -159,6 +169,17 @@ class IndexedLocation(Location):
         if self.kind in (TEXT, TIME) and len(operand) <= INDEXED_KEY_LENGTH:
             return self.has(lambda column: and_(column == operand, short_key(column)))
         return super().equals(operand)
+
+    def has_text(self, condition: Condition) -> ColumnElement[bool]:
+        """The short keys through the (attribute, key) index, the long ones through theirs: one attribute's
+        rows either way, never every value of every resource."""
+        assert condition is not None
+        rows = HAS_ROWS
+        attribute = rows.c.attribute_id.in_(self.ids) if len(self.ids) > 1 else rows.c.attribute_id == self.ids[0]
+        value = self._value(rows)
+        short = select(rows.c.resource_pk).where(attribute, short_key(value), condition(value))
+        long = select(rows.c.resource_pk).where(attribute, long_key(value), condition(value))
+        return self.owner.in_(union_all(short, long))
 
     def present(self) -> ColumnElement[bool]:
         if self.kind == COMPLEX:

@@ -265,3 +265,17 @@ def test_filter_on_members_and_groups(client: ScimClient, make_user: Any, make_g
     assert _ids(by_group) == [bob["id"]]
     assert _ids(by_group_name) == sorted([alice["id"], bob["id"]])
     assert without_members["totalResults"] == 0
+
+
+@pytest.mark.parametrize(
+    ("operator", "needle", "found"),
+    [("co", "x" * 5, True), ("sw", "LONG", True), ("ew", "tail", True), ("co", "absent", False)],
+)
+def test_substring_filters_reach_values_beyond_the_key_index(
+    client: ScimClient, make_user: Any, operator: str, needle: str, found: bool
+) -> None:
+    """Keys past the (attribute, key) index's length are read through their own index, not lost."""
+    long_user = make_user("long", displayName="long" + "x" * 700 + "tail")
+    make_user("short", displayName="short")
+    body = ok(client.search("/Users", filter=f'displayName {operator} "{needle}"'))
+    assert [resource["id"] for resource in body["Resources"]] == ([long_user["id"]] if found else [])
