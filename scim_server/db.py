@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime
 import fcntl
+import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
@@ -71,13 +73,28 @@ def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+def json_dumps(value: Any) -> str:
+    """Documents as orjson writes them (several times faster than json, for every write and read), with json
+    for what orjson refuses: an integer beyond 64 bits that a client sent."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def make_engine(settings: Settings) -> Engine:
     """Create the engine, with the per-connection settings of its dialect."""
     url = settings.database_url
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+    engine = create_engine(
+        url,
+        future=True,
+        pool_pre_ping=not url.startswith("sqlite"),
+        json_serializer=json_dumps,
+        json_deserializer=orjson.loads,
+    )
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, settings.sqlite_busy_timeout)
     return engine
