@@ -122,8 +122,11 @@ def chunks(items: Sequence[Any], size: int = BATCH) -> list[Sequence[Any]]:
 class Bench:
     """One run: the two targets, the seeded world and the rows measured so far."""
 
-    def __init__(self, arguments: argparse.Namespace, server: Process, ceiling: Process, token: str) -> None:
+    def __init__(
+        self, arguments: argparse.Namespace, server: Process, ceiling: Process, token: str, database: Database
+    ) -> None:
         self.arguments = arguments
+        self.database = database
         self.server_process, self.ceiling_process = server, ceiling
         self.server = Target("127.0.0.1", server.port, token)
         self.ceiling = Target("127.0.0.1", ceiling.port, token)
@@ -235,6 +238,7 @@ class Bench:
         arguments = self.arguments
         selected = [phase for phase in PHASES if phase.name in arguments.phases]
         world, seeding = await self.seed()
+        self.database.analyze()
         rss_after_seeding = self.server_process.worker_rss_mib()
         for phase in selected:
             if not phase.per_group_size:
@@ -243,6 +247,7 @@ class Bench:
         for size in arguments.group_members if any(phase.per_group_size for phase in selected) else []:
             if size > world.group_size:
                 seeding["group_members_per_s"][str(size)] = await self.grow(world, size)
+                self.database.analyze()
             for phase in selected:
                 if phase.per_group_size:
                     for concurrency in arguments.concurrency:
@@ -321,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             process.wait_healthy()
         log(f"{arguments.database}: server on :{processes[0].port}, ceiling on :{processes[1].port}")
         started = datetime.now(UTC).isoformat(timespec="seconds")
-        measured = run_loop(Bench(arguments, processes[0], processes[1], token).run())
+        measured = run_loop(Bench(arguments, processes[0], processes[1], token, database).run())
     finally:
         for process in processes:
             process.stop()

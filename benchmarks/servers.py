@@ -66,6 +66,17 @@ class Database:
             cursor = connection.execute(statement)
             return cursor.fetchone() if cursor.description else None
 
+    def analyze(self) -> None:
+        """Fresh planner statistics after the bulk load, as autovacuum leaves them a minute later: without
+        them PostgreSQL plans the first minutes of queries for the empty tables it last saw."""
+        if self.kind != "postgresql":
+            return
+        import psycopg
+
+        url = self.url.replace("postgresql+psycopg://", "postgresql://", 1)
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("ANALYZE")
+
     def version(self) -> str:
         if self.kind == "sqlite":
             import sqlite3
