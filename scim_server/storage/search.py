@@ -50,12 +50,20 @@ class SqlSearch:
         raise NotImplementedError
 
     def _assemble(
-        self, session: Session, name: str, rows: Sequence[Any], parameters: ResponseParameters[Any] | None = None
+        self,
+        session: Session | Connection,
+        name: str,
+        rows: Sequence[Any],
+        parameters: ResponseParameters[Any] | None = None,
     ) -> list[Resource[Any]]:
         raise NotImplementedError
 
     def _documents(
-        self, session: Session, name: str, rows: Sequence[Any], parameters: ResponseParameters[Any] | None = None
+        self,
+        session: Session | Connection,
+        name: str,
+        rows: Sequence[Any],
+        parameters: ResponseParameters[Any] | None = None,
     ) -> list[dict[str, Any]]:
         raise NotImplementedError
 
@@ -188,7 +196,7 @@ class SqlSearch:
             return present[names[0]]
         return case(*((resource.c.resource_type == name, value) for name, value in present.items()), else_=None)
 
-    def find_equal(self, name: str, attribute: str, value: str) -> list[Resource[Any]]:
+    def find_equal(self, name: str, attribute: str, value: str) -> list[Any]:
         """Every resource of a type whose text attribute equals a value, oldest first (for write hooks).
 
         What ``find`` does for ``attribute eq "value"``, without parsing and compiling a filter per call: the
