@@ -43,7 +43,7 @@ def held_by(context: WriteContext, user_id: str) -> list[Any]:
     """
     held = context.storage.find_equal("Credential", "user.value", user_id)
     locked: set[str] = set()
-    while (unlocked := {c.id for c in held} - locked) and context.storage.lock("Credential", sorted(unlocked)):
+    while (unlocked := {str(c.id) for c in held} - locked) and context.storage.lock("Credential", sorted(unlocked)):
         locked |= unlocked
         held = context.storage.find_equal("Credential", "user.value", user_id)
     return held
