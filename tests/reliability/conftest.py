@@ -234,10 +234,10 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
     return {**env, "SCIM_DATABASE_URL": database_url, "SCIM_LOG_LEVEL": "WARNING", **settings}
 
 
-def create_token(env: dict[str, str], name: str = "reliability") -> str:
-    """A read/write token, made by the command line (which also migrates a fresh database)."""
+def create_token(env: dict[str, str], name: str = "reliability", scopes: tuple[str, ...] = ("read", "write")) -> str:
+    """A token (read/write unless told), made by the command line (which also migrates a fresh database)."""
     return subprocess.run(
-        [SCIM_SERVER, "tokens", "create", name, "--scope", "read", "--scope", "write"],
+        [SCIM_SERVER, "tokens", "create", name, *(f"--scope={scope}" for scope in scopes)],
         env=env,
         capture_output=True,
         text=True,

@@ -140,22 +140,25 @@ def bulk_of_users_and_credentials(prefix: str, users: int) -> dict[str, Any]:
                 "data": {"schemas": [USER], "userName": f"{prefix}{i}"},
             }
         )
-        operations.append(
-            {
-                "method": "POST",
-                "path": "/Credentials",
-                "bulkId": f"c{i}",
-                "data": {
-                    "schemas": [CREDENTIAL],
-                    "type": TYPES[i % len(TYPES)],
-                    "state": "active",
-                    "serialNumber": f"{prefix}{i}",
-                    "user": {"value": f"bulkId:u{i}"},
-                    "certificates": [{"serialNumber": f"{prefix}{i}-cert", "state": "valid"}],
-                },
-            }
-        )
+        operations.append(card_creation(i, f"{prefix}{i}", f"bulkId:u{i}", [f"{prefix}{i}-cert"]))
     return {"schemas": [BULK], "Operations": operations}
+
+
+def card_creation(i: int, serial: str, holder: str, certificates: list[str]) -> dict[str, Any]:
+    """The bulk operation creating the i-th credential, active, with valid certificates."""
+    return {
+        "method": "POST",
+        "path": "/Credentials",
+        "bulkId": f"c{i}",
+        "data": {
+            "schemas": [CREDENTIAL],
+            "type": TYPES[i % len(TYPES)],
+            "state": "active",
+            "serialNumber": serial,
+            "user": {"value": holder},
+            "certificates": [{"serialNumber": number, "state": "valid"} for number in certificates],
+        },
+    }
 
 
 BULK_USERS = 500
@@ -198,22 +201,7 @@ def test_a_server_killed_mid_cascade_leaves_the_user_and_its_credentials_agreein
     http = site.http
     user = http.post("/Users", {"schemas": [USER], "userName": "cascaded"}).ok(201)
     operations = [
-        {
-            "method": "POST",
-            "path": "/Credentials",
-            "bulkId": f"c{i}",
-            "data": {
-                "schemas": [CREDENTIAL],
-                "type": TYPES[i % len(TYPES)],
-                "state": "active",
-                "serialNumber": f"cascaded-{i}",
-                "user": {"value": user["id"]},
-                "certificates": [
-                    {"serialNumber": f"cascaded-{i}-auth", "state": "valid"},
-                    {"serialNumber": f"cascaded-{i}-sign", "state": "valid"},
-                ],
-            },
-        }
+        card_creation(i, f"cascaded-{i}", user["id"], [f"cascaded-{i}-auth", f"cascaded-{i}-sign"])
         for i in range(CREDENTIALS)
     ]
     http.post("/Bulk", {"schemas": [BULK], "Operations": operations}).ok()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import shutil
-import subprocess
 import threading
 import time
 import uuid
@@ -22,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from scim_server import ScimServerState
 from tests.conftest import USER, ScimClient, error, ok
 from tests.reliability.configured import Apps, configured_apps
-from tests.reliability.conftest import SCIM_SERVER, Server, create_token, server_env
+from tests.reliability.conftest import Server, create_token, server_env
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -155,14 +154,7 @@ def test_the_workers_of_one_server_report_one_sum(
     (tmp_path / "metrics" / "counter_1.db").write_bytes(b"a previous run's")  # serve starts from zero
     env = {**server_env(fresh_database("metrics")), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
     token = create_token(env, "metrics-load")
-    scraper = subprocess.run(
-        [SCIM_SERVER, "tokens", "create", "prometheus", "--scope", "metrics"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout.strip()
+    scraper = create_token(env, "prometheus", scopes=("metrics",))
     server = servers(env, workers=2)
     server.start()
     deadline = time.monotonic() + 60  # start() waits for the first worker; the load is for both
