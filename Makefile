@@ -20,8 +20,9 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/scim-server serve --host $(HOST) --port $(PORT)
 
+# The property-based tests generate 1,000 requests per target here; .ci/run's PostgreSQL stage runs 10,000.
 test: install
-	$(BIN)/pytest
+	SCIM_PROPERTY_EXAMPLES=$${SCIM_PROPERTY_EXAMPLES:-1000} $(BIN)/pytest
 
 test-postgres: install
 	SCIM_TEST_DATABASE_URL=$${SCIM_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/scim_test} $(BIN)/pytest
