@@ -18,7 +18,6 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 from scim2_models import (
-    BulkOperation,
     InvalidPathException,
     PatchOp,
     PatchOperation,
@@ -93,14 +92,6 @@ class Handler(ScimHandler):
                     result, resource = self.run_bulk_step(request, plan, step)
                     plan.record(step, result, resource)
             return self.service.bulk_response(plan)
-
-    def apply_bulk_operation(
-        self, resource_type: ResourceType, operation: BulkOperation[Resource[Any]]
-    ) -> Resource[Any] | None:
-        """As the library's, but a creation is not read back: its outcome carries only a location and a version."""
-        if operation.method == BulkOperation.Method.post:
-            return self.storage.create(resource_type, cast(Resource[Any], operation.data), read_back=False)
-        return super().apply_bulk_operation(resource_type, operation)
 
     def query(self, request: ScimRequest) -> ScimResponse:
         """As the library's, but the answer is rendered from the stored document (see ``rendering``)."""
